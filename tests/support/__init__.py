@@ -1,0 +1,1 @@
+"""Test support: a loopback AWS endpoint (moto) and a counting, fault-injecting proxy in front of it."""

@@ -1,0 +1,251 @@
+"""The test harness is real: boto3 reaches moto over loopback HTTP through a proxy that counts and fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_ssm import SSMClient
+    from types_boto3_sts import STSClient
+
+    from support.loopback import MotoServer
+    from support.proxy import AWSProxy
+
+# A name that both state-wiping tests create; each asserts it is absent first, in whichever order they run.
+WIPED_PARAMETER = "/harness/wiped-between-tests"
+ROLE_ARN = "arn:aws:iam::123456789012:role/harness"
+
+
+def _one_attempt(**extra: Any) -> Config:
+    """Return a client config that sends each call exactly once (no retries)."""
+    return Config(retries={"total_max_attempts": 1, "mode": "standard"}, **extra)
+
+
+def _ssm_client(config: Config | None = None) -> SSMClient:
+    """Return an SSM client resolved the ordinary way, so it follows AWS_ENDPOINT_URL to the proxy."""
+    return boto3.session.Session().client("ssm", config=config)
+
+
+def _sm_client(config: Config | None = None) -> SecretsManagerClient:
+    """Return a Secrets Manager client resolved the ordinary way, so it reaches the proxy."""
+    return boto3.session.Session().client("secretsmanager", config=config)
+
+
+def _sts_client(config: Config | None = None) -> STSClient:
+    """Return an STS client resolved the ordinary way, so it reaches the proxy."""
+    return boto3.session.Session().client("sts", config=config)
+
+
+def _error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    """Return the AWS error code botocore parsed from an error response."""
+    return str(error.value.response["Error"]["Code"])
+
+
+def _status(error: pytest.ExceptionInfo[ClientError]) -> int:
+    """Return the HTTP status of an error response."""
+    return int(error.value.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+class TestLoopbackHarness:
+    """boto3 talks to a real HTTP endpoint on loopback, and the proxy observes and shapes every call."""
+
+    def test_ssm_calls_go_through_the_proxy(self, aws_proxy: AWSProxy) -> None:
+        """A default-resolved SSM client puts and gets a parameter through the proxy, one request each."""
+        client = _ssm_client()
+        client.put_parameter(Name="/harness/p", Value="hello", Type="String")
+
+        value = client.get_parameter(Name="/harness/p")["Parameter"]["Value"]
+
+        assert value == "hello"
+        assert aws_proxy.counts == {"PutParameter": 1, "GetParameter": 1}
+        assert aws_proxy.requests[-1] == ("GetParameter", {"Name": "/harness/p"})
+
+    def test_secrets_manager_calls_go_through_the_proxy(self, aws_proxy: AWSProxy) -> None:
+        """A default-resolved Secrets Manager client creates and reads a secret through the proxy."""
+        client = _sm_client()
+        client.create_secret(Name="harness/s", SecretString="s3cret")
+
+        value = client.get_secret_value(SecretId="harness/s")["SecretString"]
+
+        assert value == "s3cret"
+        assert aws_proxy.counts == {"CreateSecret": 1, "GetSecretValue": 1}
+
+    def test_sts_calls_are_counted_by_form_action(self, aws_proxy: AWSProxy) -> None:
+        """An STS GetCallerIdentity is classified by the Action field of its form body."""
+        identity = _sts_client().get_caller_identity()
+
+        assert identity["Account"] == "123456789012"
+        assert aws_proxy.counts == {"GetCallerIdentity": 1}
+        operation, form = aws_proxy.requests[0]
+        assert operation == "GetCallerIdentity"
+        assert form["Action"] == "GetCallerIdentity"
+
+    def test_seeding_clients_bypass_the_proxy(
+        self, aws_proxy: AWSProxy, ssm: SSMClient, sm: SecretsManagerClient, sts: STSClient
+    ) -> None:
+        """The ssm, sm and sts fixtures talk to moto directly, so seeding is never counted."""
+        ssm.put_parameter(Name="/harness/seeded", Value="v", Type="String")
+        sm.create_secret(Name="harness/seeded", SecretString="v")
+        sts.get_caller_identity()
+
+        assert _ssm_client().get_parameter(Name="/harness/seeded")["Parameter"]["Value"] == "v"
+        assert aws_proxy.counts == {"GetParameter": 1}
+
+    def test_latency_delays_each_request(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
+        """With a global latency of 0.2 s, one GetParameter takes at least 0.2 s."""
+        ssm.put_parameter(Name="/harness/slow", Value="v", Type="String")
+        client = _ssm_client()
+        client.get_parameter(Name="/harness/slow")  # warm the client and the server before timing
+        aws_proxy.latency = 0.2
+
+        started = time.perf_counter()
+        client.get_parameter(Name="/harness/slow")
+        elapsed = time.perf_counter() - started
+
+        assert elapsed >= 0.2
+
+    def test_per_operation_latency_wins_over_global(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
+        """A latency set for GetParameter applies to it even when the global latency is zero."""
+        ssm.put_parameter(Name="/harness/slow", Value="v", Type="String")
+        client = _ssm_client()
+        client.get_parameter(Name="/harness/slow")
+        aws_proxy.set_latency("GetParameter", 0.2)
+
+        started = time.perf_counter()
+        client.get_parameter(Name="/harness/slow")
+        elapsed = time.perf_counter() - started
+
+        assert elapsed >= 0.2
+
+    def test_concurrent_requests_raise_max_in_flight(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
+        """Four threads calling together while each request is held 0.2 s overlap in the proxy."""
+        ssm.put_parameter(Name="/harness/shared", Value="v", Type="String")
+        client = _ssm_client()
+        client.get_parameter(Name="/harness/shared")
+        aws_proxy.reset()
+        aws_proxy.latency = 0.2
+        barrier = threading.Barrier(4)
+
+        def call() -> str:
+            """Wait for the other threads, then read the parameter."""
+            barrier.wait(timeout=10)
+            return client.get_parameter(Name="/harness/shared")["Parameter"]["Value"]
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            values = list(pool.map(lambda _: call(), range(4)))
+
+        assert values == ["v"] * 4
+        assert aws_proxy.counts == {"GetParameter": 4}
+        assert aws_proxy.max_in_flight >= 2
+        assert aws_proxy.in_flight == 0
+
+    def test_injected_throttle_fails_once_then_succeeds(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
+        """A throttle injected for one request fails that call, and the next call reaches moto."""
+        ssm.put_parameter(Name="/harness/t", Value="v", Type="String")
+        aws_proxy.inject("GetParameter", "ThrottlingException", times=1)
+        client = _ssm_client(_one_attempt())
+
+        with pytest.raises(ClientError) as error:
+            client.get_parameter(Name="/harness/t")
+
+        assert _error_code(error) == "ThrottlingException"
+        assert client.get_parameter(Name="/harness/t")["Parameter"]["Value"] == "v"
+        assert aws_proxy.counts == {"GetParameter": 2}
+
+    def test_injected_access_denied_on_secrets_manager(self, aws_proxy: AWSProxy) -> None:
+        """An AccessDeniedException injected for GetSecretValue reaches the caller with that code."""
+        aws_proxy.inject("GetSecretValue", "AccessDeniedException", message="not allowed")
+
+        with pytest.raises(ClientError) as error:
+            _sm_client(_one_attempt()).get_secret_value(SecretId="harness/any")
+
+        assert _error_code(error) == "AccessDeniedException"
+        assert error.value.response["Error"]["Message"] == "not allowed"
+
+    def test_injected_server_error_has_a_5xx_status(self, aws_proxy: AWSProxy) -> None:
+        """An InternalServerError injected with status 500 reaches the caller as a 5xx error."""
+        aws_proxy.inject("GetParameter", "InternalServerError", status=500)
+
+        with pytest.raises(ClientError) as error:
+            _ssm_client(_one_attempt()).get_parameter(Name="/harness/any")
+
+        assert _error_code(error) == "InternalServerError"
+        assert 500 <= _status(error) < 600
+
+    def test_injected_sts_access_denied(self, aws_proxy: AWSProxy) -> None:
+        """An AccessDenied injected for AssumeRole comes back as an STS (XML) error with that code."""
+        aws_proxy.inject("AssumeRole", "AccessDenied", status=403)
+
+        with pytest.raises(ClientError) as error:
+            _sts_client(_one_attempt()).assume_role(RoleArn=ROLE_ARN, RoleSessionName="harness")
+
+        assert _error_code(error) == "AccessDenied"
+        assert _status(error) == 403
+        assert aws_proxy.counts == {"AssumeRole": 1}
+
+    def test_injected_hang_gives_a_read_timeout(self, aws_proxy: AWSProxy) -> None:
+        """A request held longer than the client's read timeout fails with ReadTimeoutError."""
+        aws_proxy.inject_hang("GetParameter", 1.0, times=1)
+
+        with pytest.raises(ReadTimeoutError):
+            _ssm_client(_one_attempt(read_timeout=0.2)).get_parameter(Name="/harness/any")
+
+        assert aws_proxy.counts == {"GetParameter": 1}
+
+    def test_reset_clears_counts_and_faults(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
+        """After reset the proxy has no counts, no recorded requests, no latency and no faults."""
+        ssm.put_parameter(Name="/harness/r", Value="v", Type="String")
+        aws_proxy.inject("GetParameter", "ThrottlingException")
+        client = _ssm_client(_one_attempt())
+        with pytest.raises(ClientError):
+            client.get_parameter(Name="/harness/r")
+        aws_proxy.latency = 5.0
+        aws_proxy.set_latency("GetParameter", 5.0)
+
+        aws_proxy.reset()
+
+        assert not aws_proxy.counts
+        assert aws_proxy.requests == []
+        assert aws_proxy.max_in_flight == 0
+        assert aws_proxy.latency == 0
+        assert client.get_parameter(Name="/harness/r")["Parameter"]["Value"] == "v"
+        assert aws_proxy.counts == {"GetParameter": 1}
+
+    def test_clear_faults_removes_injected_errors(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
+        """clear_faults lets an operation that was failing forever reach moto again."""
+        ssm.put_parameter(Name="/harness/c", Value="v", Type="String")
+        aws_proxy.inject("GetParameter", "ThrottlingException")
+
+        aws_proxy.clear_faults()
+
+        assert _ssm_client(_one_attempt()).get_parameter(Name="/harness/c")["Parameter"]["Value"] == "v"
+
+    def test_moto_state_is_wiped_before_a_test(self, ssm: SSMClient) -> None:
+        """A parameter created by the twin of this test does not exist here: moto is reset per test."""
+        self._assert_absent_then_create(ssm)
+
+    def test_moto_state_is_wiped_before_its_twin(self, ssm: SSMClient) -> None:
+        """The same check as its twin, so whichever runs second proves the first one's state is gone."""
+        self._assert_absent_then_create(ssm)
+
+    @staticmethod
+    def _assert_absent_then_create(ssm: SSMClient) -> None:
+        """Assert the shared parameter is missing, then create it."""
+        with pytest.raises(ClientError) as error:
+            ssm.get_parameter(Name=WIPED_PARAMETER)
+        assert _error_code(error) == "ParameterNotFound"
+        ssm.put_parameter(Name=WIPED_PARAMETER, Value="left behind", Type="String")
+
+    def test_moto_server_answers_on_loopback(self, moto_server: MotoServer) -> None:
+        """The moto server is an HTTP endpoint on 127.0.0.1 in a running subprocess."""
+        assert moto_server.url.startswith("http://127.0.0.1:")
+        assert moto_server.running
