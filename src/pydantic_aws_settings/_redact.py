@@ -1,0 +1,64 @@
+"""Keep secrets out of botocore's own DEBUG records.
+
+At DEBUG, botocore logs every response body (`botocore.parsers`) and every request it sends
+(`botocore.endpoint`): Secrets Manager's `SecretString`, SSM's decrypted `Value`, STS's
+`SecretAccessKey` and `SessionToken`, a web identity token. Once the library builds its first client, a
+filter on those loggers replaces any such record's message with a redaction note. Records without
+those fields pass untouched, and the filter costs nothing unless DEBUG is on for botocore (a logger runs
+its filters only for records it is enabled for). It protects every botocore client of the process, not
+only the library's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__all__ = ["REDACTED", "install"]
+
+REDACTED = "<redacted by pydantic-aws-settings: the record held a secret value or credential>"
+
+_MARKERS = (
+    "SecretString",
+    "SecretBinary",
+    '"Value"',
+    "'Value'",
+    "<Value>",
+    "SecretAccessKey",
+    "SessionToken",
+    "WebIdentityToken",
+    "Token=",
+)
+_LOGGERS = (
+    "botocore.parsers",
+    "botocore.endpoint",
+    "botocore.hooks",
+    "botocore.auth",
+    "botocore.httpsession",
+)
+
+
+class RedactingFilter(logging.Filter):
+    """Replace the message of a record that would show a secret value or credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place; never drop a record."""
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot format is left to logging's own handling
+            return True
+        if any(marker in message for marker in _MARKERS):
+            head = message.split(":", 1)[0] if ":" in message[:60] else "botocore record"
+            record.msg = f"{head}: {REDACTED}"
+            record.args = ()
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install() -> None:
+    """Attach the filter to botocore's loggers that show bodies (idempotent)."""
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -1,0 +1,96 @@
+"""The errors of pydantic-aws-settings.
+
+Every error the library raises derives from one root, which is a `pydantic_settings.SettingsError` (and so
+a `ValueError`), so an application that already handles pydantic-settings' errors handles ours too:
+
+```
+ValueError
+ └── pydantic_settings.SettingsError
+      └── AWSSettingsError                  root of this library
+           ├── InvalidReferenceError        a string that looks like a reference but does not parse
+           └── ResolutionError              every failure of one load, gathered
+```
+
+botocore's two roots (`BotoCoreError`, `ClientError`) never escape a load: each is recorded as a
+`Failure` (with its AWS error code, or the kind of failure when AWS was not reached) and raised inside a
+`ResolutionError` with `raise ... from`.
+
+No message built here contains a value fetched from AWS: only field names, variable names, references
+and error codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic_settings import SettingsError
+
+__all__ = ["AWSSettingsError", "Failure", "InvalidReferenceError", "ResolutionError"]
+
+
+class AWSSettingsError(SettingsError):
+    """Root of every error raised by pydantic-aws-settings."""
+
+
+class InvalidReferenceError(AWSSettingsError):
+    """A string has the form of a reference (`secretsmanager:`, `ssm:`, `optional:`, an ARN) but is malformed.
+
+    Attributes:
+        text: the reference as written.
+        reason: what is wrong with it.
+        variable: the environment variable (or other origin) it came from, when known.
+    """
+
+    def __init__(self, text: str, reason: str, variable: str | None = None) -> None:
+        self.text = text
+        self.reason = reason
+        self.variable = variable
+        where = f"{variable}: " if variable else ""
+        super().__init__(f"{where}malformed reference {text!r}: {reason}")
+
+    def with_variable(self, variable: str) -> InvalidReferenceError:
+        """Return the same error, naming the variable the reference came from."""
+        return InvalidReferenceError(self.text, self.reason, variable)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reference that could not be resolved in a load.
+
+    Attributes:
+        field: the settings field, dotted for nested fields (`database.password`).
+        variable: where the reference came from, spelled as the user spelled it (`APP_DB_PASSWORD`,
+            `.env: APP_DB_PASSWORD`, `PYDANTIC_AWS_IMPORT`, `declared on Settings.db_password`).
+        reference: the reference as written.
+        code: the AWS error code (`ResourceNotFoundException`, `AccessDeniedException`, ...), or the kind
+            of failure when AWS was not reached or answered something unusable (`EndpointConnectionError`,
+            `ReadTimeoutError`, `KeyNotFound`, `InvalidJSON`, `InvalidReference`).
+        detail: a short explanation without any fetched value.
+    """
+
+    field: str
+    variable: str
+    reference: str
+    code: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.field} (from {self.variable} = {self.reference!r}): {self.code}{detail}"
+
+
+class ResolutionError(AWSSettingsError):
+    """Every reference of one settings load that could not be resolved, reported together.
+
+    Attributes:
+        failures: one `Failure` per field and reference, in the order of the settings' fields.
+        settings_name: the settings class that was being loaded.
+    """
+
+    def __init__(self, failures: list[Failure], settings_name: str = "settings") -> None:
+        self.failures = list(failures)
+        self.settings_name = settings_name
+        count = len(self.failures)
+        lines = "\n".join(f"  {failure}" for failure in self.failures)
+        noun = "reference" if count == 1 else "references"
+        super().__init__(f"{count} {noun} of {settings_name} could not be resolved:\n{lines}")

@@ -1,0 +1,88 @@
+"""One module per AWS service: a batch of references in, values or per-reference failures out.
+
+Each module knows one service's API and nothing else: no pydantic, no cache, no threads of its own
+(the resolver runs the requests they plan concurrently). The shapes they share are defined here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["FetchFailure", "Fetched", "Outcome", "ValueKind", "failure_from_exception"]
+
+ValueKind = Literal["SecretString", "SecretBinary", "String", "StringList", "SecureString", "Path"]
+
+#: Error codes that mean "this secret, parameter or version does not exist": `optional:` falls back on
+#: them and the cache never serves a stale value for them.
+NOT_FOUND_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ParameterNotFound",
+        "ParameterVersionNotFound",
+        "ParameterVersionLabelNotFound",
+        "KeyNotFound",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A value as AWS returned it.
+
+    Attributes:
+        data: the string or bytes of a secret or parameter; for a path, the parameters below it as a
+            mapping from the relative name to `Fetched`.
+        kind: what AWS said it is.
+        version: the secret's VersionId or the parameter's Version, to tell a rotation from a re-read.
+    """
+
+    data: str | bytes | dict[str, Fetched] = field(repr=False)
+    kind: ValueKind
+    version: str | None = None
+
+    @property
+    def sensitive(self) -> bool:
+        """Whether the value must be masked wherever shown: secrets, SecureStrings, paths holding one."""
+        if isinstance(self.data, dict):
+            return any(item.sensitive for item in self.data.values())
+        return self.kind in ("SecretString", "SecretBinary", "SecureString")
+
+    def __repr__(self) -> str:
+        return f"Fetched(kind={self.kind!r}, version={self.version!r}, data=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """Why one reference could not be fetched: an AWS error code, or the kind of failure.
+
+    Attributes:
+        code: `ResourceNotFoundException`, `AccessDeniedException`, `ThrottlingException`,
+            `EndpointConnectionError`, `ReadTimeoutError`, `NoCredentialsError`, ...
+        message: AWS's or botocore's message, which never holds a value.
+    """
+
+    code: str
+    message: str = ""
+
+    @property
+    def not_found(self) -> bool:
+        """Whether the thing referred to does not exist (as opposed to could not be read)."""
+        return self.code in NOT_FOUND_CODES
+
+
+Outcome = Fetched | FetchFailure
+
+
+def failure_from_exception(exc: Exception) -> FetchFailure:
+    """Map botocore's two error roots (and anything else a request raised) to a `FetchFailure`.
+
+    `ClientError` keeps AWS's error code; any other botocore error is named by its class
+    (`EndpointConnectionError`, `ReadTimeoutError`, `NoCredentialsError`, ...).
+    """
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        code = str(error.get("Code") or "ClientError")
+        return FetchFailure(code, str(error.get("Message") or ""))
+    return FetchFailure(type(exc).__name__, str(exc))

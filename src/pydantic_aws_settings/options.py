@@ -1,0 +1,154 @@
+"""Library options: from keywords, then `model_config`, then environment variables, merged once.
+
+Every option has three spellings: the environment variable `PYDANTIC_AWS_X`, the `model_config` key
+`aws_x`, and the `AWSSettingsSource` keyword `aws_x`. A keyword beats `model_config`, which beats the
+environment variable. The merge happens once per source and yields a frozen `Options`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from pydantic_settings import SettingsConfigDict
+
+from pydantic_aws_settings.errors import AWSSettingsError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+__all__ = ["OPTION_SPECS", "AWSSettingsConfigDict", "OptionSpec", "Options", "resolve_options"]
+
+
+class AWSSettingsConfigDict(SettingsConfigDict, total=False):
+    """`SettingsConfigDict` with the library's own keys, for type checkers.
+
+    Every key is optional and has the same meaning as the environment variable named in the reference.
+    """
+
+    aws_region: str | None
+    aws_role_arn: str | None
+    aws_role_session_name: str | None
+    aws_external_id: str | None
+    aws_role_duration: int | None
+    aws_cache_ttl: float | None
+    aws_max_stale: float | None
+    aws_import: str | list[str] | None
+    aws_connect_timeout: float | None
+    aws_read_timeout: float | None
+    aws_max_attempts: int | None
+    aws_max_workers: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The merged library options of one source; see the options reference for each one's meaning."""
+
+    region: str | None = None
+    role_arn: str | None = None
+    role_session_name: str = "pydantic-aws-settings"
+    external_id: str | None = None
+    role_duration: int = 3600
+    cache_ttl: float = 300.0
+    max_stale: float = 86400.0
+    import_: tuple[str, ...] = ()
+    connect_timeout: float = 2.0
+    read_timeout: float = 4.0
+    max_attempts: int = 3
+    max_workers: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option: its attribute on `Options`, its environment variable and its parser."""
+
+    attribute: str
+    variable: str
+    parse: Callable[[str, Any], Any]
+
+    @property
+    def config_key(self) -> str:
+        """The `model_config` key and source keyword: the variable in lower case, without `PYDANTIC_`."""
+        return self.variable.removeprefix("PYDANTIC_").lower()
+
+
+def _text(variable: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise AWSSettingsError(f"{variable}: expected a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def _number(minimum: float, *, integer: bool = False) -> Callable[[str, Any], Any]:
+    def parse(variable: str, value: Any) -> float | int:
+        try:
+            number = int(value) if integer else float(value)
+        except (TypeError, ValueError):
+            kind = "a whole number" if integer else "a number of seconds"
+            raise AWSSettingsError(f"{variable}: expected {kind}, got {value!r}") from None
+        if number < minimum or number != number:  # NaN is not a duration
+            raise AWSSettingsError(f"{variable}: must be at least {minimum}, got {value!r}")
+        return number
+
+    return parse
+
+
+def _import_list(variable: str, value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise AWSSettingsError(f"{variable}: expected references separated by commas")
+    return tuple(item.strip() for item in items if item.strip())
+
+
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec("region", "PYDANTIC_AWS_REGION", _text),
+    OptionSpec("role_arn", "PYDANTIC_AWS_ROLE_ARN", _text),
+    OptionSpec("role_session_name", "PYDANTIC_AWS_ROLE_SESSION_NAME", _text),
+    OptionSpec("external_id", "PYDANTIC_AWS_EXTERNAL_ID", _text),
+    # botocore refuses role sessions shorter than 900 s (STS's minimum) before sending the request.
+    OptionSpec("role_duration", "PYDANTIC_AWS_ROLE_DURATION", _number(900, integer=True)),
+    OptionSpec("cache_ttl", "PYDANTIC_AWS_CACHE_TTL", _number(0)),
+    OptionSpec("max_stale", "PYDANTIC_AWS_MAX_STALE", _number(0)),
+    OptionSpec("import_", "PYDANTIC_AWS_IMPORT", _import_list),
+    OptionSpec("connect_timeout", "PYDANTIC_AWS_CONNECT_TIMEOUT", _number(0.001)),
+    OptionSpec("read_timeout", "PYDANTIC_AWS_READ_TIMEOUT", _number(0.001)),
+    OptionSpec("max_attempts", "PYDANTIC_AWS_MAX_ATTEMPTS", _number(1, integer=True)),
+    OptionSpec("max_workers", "PYDANTIC_AWS_MAX_WORKERS", _number(1, integer=True)),
+)
+
+
+def resolve_options(
+    keywords: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Options:
+    """Merge the options: a keyword (not None) beats a `model_config` key, which beats the environment.
+
+    Raises:
+        AWSSettingsError: an option has a value of the wrong kind; the message names where it was set.
+    """
+    keywords = keywords or {}
+    config = config or {}
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in OPTION_SPECS:
+        key = spec.config_key
+        if keywords.get(key) is not None:
+            raw, where = keywords[key], f"{key}="
+        elif config.get(key) is not None:
+            raw, where = config[key], f"model_config[{key!r}]"
+        elif environ.get(spec.variable, "").strip():
+            raw, where = environ[spec.variable], spec.variable
+        else:
+            continue
+        parsed = spec.parse(where, raw)
+        if parsed is not None:
+            values[spec.attribute] = parsed
+    if values.get("region") is None:
+        region = environ.get("AWS_REGION", "").strip()
+        if region:
+            values["region"] = region
+    known = {f.name for f in fields(Options)}
+    return Options(**{k: v for k, v in values.items() if k in known})
