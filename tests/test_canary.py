@@ -1,0 +1,126 @@
+"""A secret's value never appears in an exception, a log record or a repr, whatever fails."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_settings import SettingsConfigDict
+
+from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, ResolutionError
+from pydantic_aws_settings.resolver import CACHE
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+CANARY = "CANARY-7f3a9c-s3cr3t"
+
+
+class Database(BaseModel):
+    """A model that needs a password and an integer port."""
+
+    password: SecretStr
+    port: int
+
+
+class Settings(AWSBaseSettings):
+    """Settings whose every field may be fed by a canary-holding secret."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_")
+    database: Database | None = None
+    count: int = 0
+    token: SecretStr | None = None
+
+
+class Everything(logging.Handler):
+    """Collects every record of every logger, formatted, exceptions included."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the formatted record and any exception text."""
+        self.texts.append(logging.Formatter("%(name)s %(message)s").format(record))
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[Everything]:
+    """Every logger at DEBUG (botocore included) into one collecting handler."""
+    handler = Everything()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+@pytest.fixture
+def canaries(sm: Any, ssm: Any) -> None:
+    """Secrets and parameters that hold the canary in every shape."""
+    sm.create_secret(Name="c/json", SecretString=json.dumps({"password": CANARY, "port": CANARY}))
+    sm.create_secret(Name="c/plain", SecretString=CANARY)
+    sm.create_secret(Name="c/array", SecretString=json.dumps([CANARY]))
+    ssm.put_parameter(Name="/c/secure", Value=CANARY, Type="SecureString")
+
+
+SCENARIOS = {
+    "missing key": {"APP_TOKEN": "secretsmanager:c/json#nokey"},
+    "invalid JSON for a model": {"APP_DATABASE": "secretsmanager:c/plain"},
+    "JSON array for a model": {"APP_DATABASE": "secretsmanager:c/array"},
+    "wrong type for an int field": {"APP_COUNT": "secretsmanager:c/plain"},
+    "validation error inside a model": {"APP_DATABASE": "secretsmanager:c/json"},
+    "SecureString into an int field": {"APP_COUNT": "ssm:/c/secure"},
+    "access denied next to a good secret": {
+        "APP_TOKEN": "secretsmanager:c/plain",
+        "APP_COUNT": "ssm:/c/secure",
+    },
+}
+
+
+class TestCanary:
+    """Plant the canary, fail every way, and search everything the library produced."""
+
+    @pytest.mark.parametrize("scenario", list(SCENARIOS))
+    def test_failure_never_shows_the_value(
+        self,
+        scenario: str,
+        canaries: None,
+        debug_logs: Everything,
+        monkeypatch: pytest.MonkeyPatch,
+        aws_proxy: Any,
+    ) -> None:
+        """The load fails, and no exception text, log record or repr holds the canary."""
+        for name, value in SCENARIOS[scenario].items():
+            monkeypatch.setenv(name, value)
+        if scenario.startswith("access denied"):
+            aws_proxy.inject("GetParameters", "AccessDeniedException", message="denied")
+        with pytest.raises((ResolutionError, ValidationError)) as caught:
+            Settings()
+        texts = [str(caught.value), repr(caught.value), *debug_logs.texts]
+        texts += [repr(CACHE), repr(AWSSettingsSource(Settings))]
+        cause: BaseException | None = caught.value
+        while cause is not None:
+            texts += [str(cause), repr(cause)]
+            cause = cause.__cause__ or cause.__context__
+        assert any("botocore" in text for text in debug_logs.texts), "botocore DEBUG records were captured"
+        leaks = [text for text in texts if CANARY in text]
+        assert leaks == []
+
+    def test_success_logs_no_value(
+        self, canaries: None, debug_logs: Everything, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A successful load at DEBUG keeps the value out of every record and repr; the field holds it."""
+        monkeypatch.setenv("APP_TOKEN", "ssm:/c/secure")
+        settings = Settings()
+        assert settings.token is not None
+        assert settings.token.get_secret_value() == CANARY
+        texts = [*debug_logs.texts, repr(settings), str(settings), repr(CACHE)]
+        assert [text for text in texts if CANARY in text] == []

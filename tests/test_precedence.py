@@ -1,0 +1,239 @@
+"""Precedence: init > environment > dotenv > PYDANTIC_AWS_IMPORT > markers > defaults, and bulk import."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pytest
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, Parameter, ResolutionError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@pytest.fixture
+def layers(ssm: Any, sm: Any, tmp_path: Path) -> Path:
+    """One parameter per level: env, dotenv, import (path and secret), marker; returns the dotenv file."""
+    for level in ("env", "dotenv", "marker"):
+        ssm.put_parameter(Name=f"/levels/{level}", Value=f"from-{level}", Type="String")
+    ssm.put_parameter(Name="/import/app/value", Value="from-import-path", Type="String")
+    sm.create_secret(Name="import/app", SecretString=json.dumps({"VALUE": "from-import-secret"}))
+    env_file = tmp_path / ".env"
+    env_file.write_text("APP_VALUE=ssm:/levels/dotenv\n")
+    return env_file
+
+
+def make(env_file: Path | None) -> type[AWSBaseSettings]:
+    """A class whose only field has a marker and a default."""
+
+    class Settings(AWSBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="APP_", env_file=env_file)
+        value: Annotated[str, Parameter("/levels/marker")] = "from-default"
+
+    return Settings
+
+
+class TestPrecedence:
+    """Each level wins over every level below it."""
+
+    def test_init_wins_and_nothing_is_fetched(
+        self, monkeypatch: pytest.MonkeyPatch, layers: Path, aws_proxy: Any
+    ) -> None:
+        """An init argument beats every other level, and no reference is fetched."""
+        monkeypatch.setenv("APP_VALUE", "ssm:/levels/env")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/import/app/")
+        assert make(layers)(value="from-init").value == "from-init"  # type: ignore[attr-defined]
+        assert aws_proxy.counts.get("GetParameters", 0) == 0
+
+    def test_environment_beats_dotenv(self, monkeypatch: pytest.MonkeyPatch, layers: Path) -> None:
+        """A reference in the environment beats one in the dotenv file."""
+        monkeypatch.setenv("APP_VALUE", "ssm:/levels/env")
+        assert make(layers)().value == "from-env"  # type: ignore[attr-defined]
+
+    def test_dotenv_beats_import(self, monkeypatch: pytest.MonkeyPatch, layers: Path) -> None:
+        """A reference in the dotenv file resolves, and beats the bulk import."""
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/import/app/")
+        assert make(layers)().value == "from-dotenv"  # type: ignore[attr-defined]
+
+    def test_import_beats_marker(self, monkeypatch: pytest.MonkeyPatch, layers: Path) -> None:
+        """The bulk import beats the declared marker."""
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/import/app/")
+        assert make(None)().value == "from-import-path"  # type: ignore[attr-defined]
+
+    def test_later_import_entries_win(self, monkeypatch: pytest.MonkeyPatch, layers: Path) -> None:
+        """Of two import entries, the later one wins; secret keys match fields case-insensitively."""
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/import/app/, secretsmanager:import/app")
+        assert make(None)().value == "from-import-secret"  # type: ignore[attr-defined]
+
+    def test_marker_beats_default(self, layers: Path) -> None:
+        """The declared marker beats the field's default."""
+        assert make(None)().value == "from-marker"  # type: ignore[attr-defined]
+
+    def test_default_when_the_marker_is_optional_and_missing(self, aws_proxy: Any) -> None:
+        """With nothing else and an optional marker of a missing parameter, the default stays."""
+
+        class Settings(AWSBaseSettings):
+            value: Annotated[str, Parameter("/nothing/here", optional=True)] = "from-default"
+
+        assert Settings().value == "from-default"
+
+    def test_one_wave_for_every_level(
+        self, monkeypatch: pytest.MonkeyPatch, layers: Path, aws_proxy: Any
+    ) -> None:
+        """References from the environment, dotenv and import are fetched together: one request per kind."""
+
+        class Settings(AWSBaseSettings):
+            model_config = SettingsConfigDict(env_prefix="APP_", env_file=layers)
+            value: str
+            other: str
+
+        monkeypatch.setenv("APP_OTHER", "ssm:/levels/env")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/import/app/")
+        settings = Settings()
+        assert (settings.value, settings.other) == ("from-dotenv", "from-env")
+        assert aws_proxy.counts == {"GetParameters": 1, "GetParametersByPath": 1}
+
+
+class TestBulkImport:
+    """`PYDANTIC_AWS_IMPORT` fills fields by name from a path or a JSON secret."""
+
+    def test_path_import_fills_nested_models(self, monkeypatch: pytest.MonkeyPatch, ssm: Any) -> None:
+        """Relative names nest on `/` into model fields, matched case-insensitively."""
+
+        class Db(BaseModel):
+            host: str
+            port: int
+
+        class Settings(AWSBaseSettings):
+            db: Db
+            log_level: str
+
+        ssm.put_parameter(Name="/svc/DB/host", Value="h", Type="String")
+        ssm.put_parameter(Name="/svc/db/port", Value="5433", Type="String")
+        ssm.put_parameter(Name="/svc/LOG_LEVEL", Value="WARN", Type="String")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/svc/")
+        settings = Settings()
+        assert (settings.db.host, settings.db.port, settings.log_level) == ("h", 5433, "WARN")
+
+    def test_secret_import_uses_the_nested_delimiter(self, monkeypatch: pytest.MonkeyPatch, sm: Any) -> None:
+        """JSON keys reach nested fields through the model's env_nested_delimiter."""
+
+        class Db(BaseModel):
+            host: str
+
+        class Settings(AWSBaseSettings):
+            model_config = SettingsConfigDict(env_nested_delimiter="__")
+            db: Db
+            workers: int
+
+        sm.create_secret(Name="svc", SecretString=json.dumps({"DB__HOST": "h", "workers": 3}))
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "secretsmanager:svc")
+        settings = Settings()
+        assert (settings.db.host, settings.workers) == ("h", 3)
+
+    def test_optional_missing_import_is_skipped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An optional import entry that does not exist supplies nothing and fails nothing."""
+
+        class Settings(AWSBaseSettings):
+            value: str = "default"
+
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "optional:secretsmanager:missing, optional:ssm:/missing/")
+        assert Settings().value == "default"
+
+    def test_import_of_a_single_parameter_is_an_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Bulk import takes paths and whole secrets; a single parameter is reported as such."""
+
+        class Settings(AWSBaseSettings):
+            value: str = "default"
+
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/one/parameter")
+        with pytest.raises(ResolutionError, match="PYDANTIC_AWS_IMPORT"):
+            Settings()
+
+    def test_import_from_model_config(self, sm: Any) -> None:
+        """The `aws_import` model_config key works like the variable."""
+        sm.create_secret(Name="svc", SecretString=json.dumps({"value": "imported"}))
+
+        class Settings(AWSBaseSettings):
+            model_config = SettingsConfigDict(aws_import="secretsmanager:svc")  # type: ignore[typeddict-unknown-key]
+            value: str
+
+        assert Settings().value == "imported"
+
+
+class TestBehavesLikeBaseSettings:
+    """Where no reference is involved, AWSBaseSettings behaves as BaseSettings."""
+
+    def test_aliases_json_values_and_none_strings(
+        self, monkeypatch: pytest.MonkeyPatch, aws_proxy: Any
+    ) -> None:
+        """Aliases, JSON values for complex fields and env_parse_none_str work unchanged, with no request."""
+
+        class Settings(AWSBaseSettings):
+            model_config = SettingsConfigDict(env_parse_none_str="null")
+            name: str = Field(validation_alias="SERVICE_NAME")
+            tags: dict[str, int]
+            maybe: int | None = 3
+
+        monkeypatch.setenv("SERVICE_NAME", "svc")
+        monkeypatch.setenv("TAGS", '{"a": 1}')
+        monkeypatch.setenv("MAYBE", "null")
+        settings = Settings()
+        assert (settings.name, settings.tags, settings.maybe) == ("svc", {"a": 1}, None)
+        assert aws_proxy.counts == {}
+
+    def test_reference_behind_an_alias(self, monkeypatch: pytest.MonkeyPatch, ssm: Any) -> None:
+        """A reference in an aliased variable resolves."""
+        ssm.put_parameter(Name="/svc/name", Value="resolved", Type="String")
+
+        class Settings(AWSBaseSettings):
+            name: str = Field(validation_alias="SERVICE_NAME")
+
+        monkeypatch.setenv("SERVICE_NAME", "ssm:/svc/name")
+        assert Settings().name == "resolved"
+
+    def test_init_kwarg_env_prefix_still_applies(self, monkeypatch: pytest.MonkeyPatch, ssm: Any) -> None:
+        """`_env_prefix` given at init reaches the wrapped environment source."""
+        ssm.put_parameter(Name="/x", Value="resolved", Type="String")
+
+        class Settings(AWSBaseSettings):
+            value: str
+
+        monkeypatch.setenv("OTHER_VALUE", "ssm:/x")
+        assert Settings(_env_prefix="OTHER_").value == "resolved"  # type: ignore[call-arg]
+
+    def test_source_composes_on_plain_base_settings(self, monkeypatch: pytest.MonkeyPatch, ssm: Any) -> None:
+        """AWSSettingsSource in settings_customise_sources of a plain BaseSettings resolves references."""
+        ssm.put_parameter(Name="/x", Value="resolved", Type="String")
+
+        class Settings(BaseSettings):
+            value: str
+
+            @classmethod
+            def settings_customise_sources(
+                cls,
+                settings_cls: type[BaseSettings],
+                init_settings: PydanticBaseSettingsSource,
+                env_settings: PydanticBaseSettingsSource,
+                dotenv_settings: PydanticBaseSettingsSource,
+                file_secret_settings: PydanticBaseSettingsSource,
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
+                return (init_settings, AWSSettingsSource(settings_cls, env_settings, dotenv_settings))
+
+        monkeypatch.setenv("VALUE", "ssm:/x")
+        assert Settings().value == "resolved"
+
+    def test_secrets_directory_is_used_as_it_is(self, tmp_path: Path, aws_proxy: Any) -> None:
+        """A secrets directory supplies its field and keeps the marker from being fetched."""
+        (tmp_path / "value").write_text("from-secrets-dir")
+
+        class Settings(AWSBaseSettings):
+            model_config = SettingsConfigDict(secrets_dir=tmp_path)
+            value: Annotated[str, Parameter("/never/fetched")]
+
+        assert Settings().value == "from-secrets-dir"
+        assert aws_proxy.counts == {}
