@@ -18,8 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/pydantic-aws-settings demo
 
-## make test: lint, format check, strict types, the test suite with branch coverage, the docs build.
-test: lint types pytest docs
+## make test: lint, format check, strict types, the docs build, then the tests (so pytest's summary ends it).
+test: lint types docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
