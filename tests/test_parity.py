@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
@@ -19,6 +17,10 @@ from pydantic_settings import (
 )
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 
 class Colour(enum.Enum):
