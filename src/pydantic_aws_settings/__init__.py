@@ -5,8 +5,9 @@ package does not import boto3: that happens only when a reference has to be fetc
 """
 
 from pydantic_aws_settings._state import _reset_process_state as _reset_process_state
-from pydantic_aws_settings._state import clear_cache
+from pydantic_aws_settings._state import clear_cache, invalidate, invalidate_field
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, InvalidReferenceError, ResolutionError
+from pydantic_aws_settings.live import LiveSettings
 from pydantic_aws_settings.markers import Parameter, SecretsManager
 from pydantic_aws_settings.options import AWSSettingsConfigDict
 from pydantic_aws_settings.references import (
@@ -24,6 +25,7 @@ __all__ = [
     "AWSSettingsSource",
     "Failure",
     "InvalidReferenceError",
+    "LiveSettings",
     "Origin",
     "Parameter",
     "ParameterReference",
@@ -32,6 +34,8 @@ __all__ = [
     "SecretsManager",
     "clear_cache",
     "format_reference",
+    "invalidate",
+    "invalidate_field",
     "parse_reference",
 ]
 

@@ -161,6 +161,16 @@ class ValueCache:
             return entry.value
         return outcome
 
+    def now(self) -> float:
+        """The cache's clock (monotonic seconds; a fake one in tests)."""
+        return self._timer()
+
+    def fresh_until(self, key: Hashable, ttl: float) -> float | None:
+        """When an entry stops being fresh for a load with this TTL, on the cache's clock; None if absent."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return None if entry is None else entry.fetched_at + ttl * entry.life_factor
+
     def invalidate(self, predicate: Callable[[Hashable], bool]) -> int:
         """Drop every entry whose key matches; return how many were dropped."""
         with self._lock:

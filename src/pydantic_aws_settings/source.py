@@ -57,7 +57,15 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.resolver import Target
 
-__all__ = ["AWSBaseSettings", "AWSSettingsSource", "Origin", "recording_origins"]
+__all__ = [
+    "AWSBaseSettings",
+    "AWSSettingsSource",
+    "LoadReport",
+    "Origin",
+    "PlannedReference",
+    "recording",
+    "recording_origins",
+]
 
 OriginKind = Literal["env", "dotenv", "secrets", "import", "declared", "source"]
 
@@ -80,7 +88,34 @@ class Origin:
     sensitive: bool = False
 
 
-_RECORDER: ContextVar[dict[str, Origin] | None] = ContextVar("pydantic_aws_settings_origins", default=None)
+@dataclass
+class LoadReport:
+    """What the loads inside `recording()` did: where each field came from, and what they fetched.
+
+    Attributes:
+        origins: top-level field -> where its value came from; fields missing came from init
+            arguments or defaults.
+        targets: every cache target the loads needed (for `LiveSettings` to know when to look again).
+        options: the options of the last load that fetched anything.
+    """
+
+    origins: dict[str, Origin] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+    options: Options | None = None
+
+
+_RECORDER: ContextVar[LoadReport | None] = ContextVar("pydantic_aws_settings_report", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[LoadReport]:
+    """Record, for the loads inside the block (in this thread or task), a `LoadReport`."""
+    report = LoadReport()
+    token = _RECORDER.set(report)
+    try:
+        yield report
+    finally:
+        _RECORDER.reset(token)
 
 
 @contextlib.contextmanager
@@ -89,12 +124,30 @@ def recording_origins() -> Iterator[dict[str, Origin]]:
 
     Fields missing from the mapping came from init arguments or defaults. Used by the `check` command.
     """
-    origins: dict[str, Origin] = {}
-    token = _RECORDER.set(origins)
-    try:
-        yield origins
-    finally:
-        _RECORDER.reset(token)
+    with recording() as report:
+        yield report.origins
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReference:
+    """A reference a load would fetch: for which field, from where, as written and as parsed."""
+
+    field: str
+    variable: str
+    text: str
+    reference: Reference
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The I/O-free first half of a load."""
+
+    layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = field(default_factory=list)
+    static: dict[int, dict[str, Any]] = field(default_factory=dict)
+    uses: list[_Use] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    imports: list[tuple[str, Reference]] = field(default_factory=list)
+    markers: _MappingSource | None = None
 
 
 @dataclass(slots=True)
@@ -478,24 +531,41 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             return fail("InvalidJSON", str(exc).replace("_MappingSource", "PYDANTIC_AWS_IMPORT"))
         return values
 
-    def __call__(self) -> dict[str, Any]:
-        """Resolve every reference of the load at once and return the field values, by precedence."""
-        uses: list[_Use] = []
-        failures: list[Failure] = []
+    def _plan(self) -> _Plan:
+        """Everything a load needs, found without any I/O to AWS: references, imports, markers, layers."""
+        plan = _Plan()
         supplied: set[str] = set()
-        self._import_sensitive: list[bool] = []
-        layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = []
         for source in self.sources:
             source._set_current_state(self.current_state)  # private API: as pydantic-settings does
             if isinstance(source, EnvSettingsSource):
-                layers.append((source, self._scan(source, uses, failures, supplied)))
+                plan.layers.append((source, self._scan(source, plan.uses, plan.failures, supplied)))
             else:
-                layers.append((source, None))
-        static = {id(source): source() for source, env_vars in layers if env_vars is None}
-        for values in static.values():
+                plan.layers.append((source, None))
+        plan.static = {id(source): source() for source, env_vars in plan.layers if env_vars is None}
+        for values in plan.static.values():
             supplied.update(values)
-        imports = self._imports(failures)
-        markers = self._markers(uses, supplied)
+        plan.imports = self._imports(plan.failures)
+        plan.markers = self._markers(plan.uses, supplied)
+        return plan
+
+    def references(self) -> list[PlannedReference]:
+        """The references a load would fetch now, without fetching them (for IAM policies and tooling).
+
+        Malformed references are not listed; a load reports them.
+        """
+        plan = self._plan()
+        found = [PlannedReference(use.path, use.describe(), use.text, use.reference) for use in plan.uses]
+        found += [
+            PlannedReference("(import)", "PYDANTIC_AWS_IMPORT", text, ref) for text, ref in plan.imports
+        ]
+        return found
+
+    def __call__(self) -> dict[str, Any]:
+        """Resolve every reference of the load at once and return the field values, by precedence."""
+        plan = self._plan()
+        uses, failures, imports, markers = plan.uses, plan.failures, plan.imports, plan.markers
+        layers, static = plan.layers, plan.static
+        self._import_sensitive: list[bool] = []
 
         refs: list[Reference] = [use.reference for use in uses] + [ref for _, ref in imports]
         outcomes: dict[Target, Fetched | FetchFailure] = {}
@@ -507,6 +577,10 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             for use, target in zip(uses, targets, strict=False):
                 use.target = target
             outcomes = resolve(targets, self.options)
+            report = _RECORDER.get()
+            if report is not None:
+                report.targets.extend(targets)
+                report.options = self.options
         for use in uses:
             if use.target is not None:
                 self._apply(use, outcomes[use.target], failures)
@@ -534,13 +608,13 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                 source.env_vars = original
         for _values in reversed(imported):  # later import entries win over earlier ones
             results.append(("import", None, _values))
-        results.append(("declared", markers, markers() if markers.env_vars else {}))
+        results.append(("declared", markers, markers() if markers is not None and markers.env_vars else {}))
         merged: dict[str, Any] = {}
         for _, _, values in reversed(results):
             merged = deep_update(merged, values)
-        recorder = _RECORDER.get()
-        if recorder is not None:
-            recorder.update(self._origins(results, uses, imports, imported))
+        report = _RECORDER.get()
+        if report is not None:
+            report.origins.update(self._origins(results, uses, imports, imported))
         return merged
 
     def _origins(

@@ -1,0 +1,389 @@
+"""The process-wide cache: TTL, jitter, single flight, stale-if-error, invalidation and live reloading."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pydantic_aws_settings import (
+    AWSBaseSettings,
+    LiveSettings,
+    ResolutionError,
+    clear_cache,
+    invalidate,
+    invalidate_field,
+    resolver,
+)
+from pydantic_aws_settings.cache import JITTER, ValueCache
+from pydantic_aws_settings.fetch import Fetched, FetchFailure
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Replace the process cache with one on a fake clock and without jitter."""
+    fake = FakeClock()
+    monkeypatch.setattr(resolver, "CACHE", ValueCache(timer=fake, rng=lambda: 0.0))
+    return fake
+
+
+class Counter:
+    """A fetch function for ValueCache that counts calls and answers from a table."""
+
+    def __init__(self, answers: dict[Hashable, Fetched | FetchFailure]) -> None:
+        self.answers = answers
+        self.calls: list[list[Hashable]] = []
+
+    def __call__(self, keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
+        """Record the call and answer each key."""
+        self.calls.append(list(keys))
+        return {key: self.answers[key] for key in keys}
+
+
+def value(text: str) -> Fetched:
+    """A fetched secret string."""
+    return Fetched(text, "SecretString", "v1")
+
+
+class TestValueCache:
+    """The cache on its own, with a fake clock."""
+
+    def test_fresh_within_ttl_and_fetched_once_after(self) -> None:
+        """Within the TTL nothing is fetched; after it, one fetch."""
+        clock = FakeClock()
+        cache = ValueCache(timer=clock, rng=lambda: 0.0)
+        fetch = Counter({"k": value("a")})
+        assert cache.get_many(["k"], fetch, ttl=10, max_stale=100) == {"k": value("a")}
+        clock.tick(9.9)
+        cache.get_many(["k"], fetch, ttl=10, max_stale=100)
+        assert len(fetch.calls) == 1
+        clock.tick(0.2)
+        cache.get_many(["k"], fetch, ttl=10, max_stale=100)
+        assert len(fetch.calls) == 2
+
+    @pytest.mark.parametrize("draw", [0.0, 0.25, 0.5, 0.999999])
+    def test_jitter_shortens_never_lengthens(self, draw: float) -> None:
+        """Whatever the draw, an entry is fresh no longer than its TTL and at least (1 - JITTER) of it."""
+        clock = FakeClock()
+        cache = ValueCache(timer=clock, rng=lambda: draw)
+        cache.get_many(["k"], Counter({"k": value("a")}), ttl=100, max_stale=0)
+        end = cache.fresh_until("k", 100)
+        assert end is not None
+        assert clock.now + 100 * (1 - JITTER) <= end <= clock.now + 100
+
+    def test_stale_served_within_max_stale_then_error(self, caplog: pytest.LogCaptureFixture) -> None:
+        """A failed refresh serves the last good value, with a warning, until MAX_STALE runs out."""
+        clock = FakeClock()
+        cache = ValueCache(timer=clock, rng=lambda: 0.0)
+        cache.get_many(["k"], Counter({"k": value("good")}), ttl=10, max_stale=50)
+        failing = Counter({"k": FetchFailure("ThrottlingException", "Rate exceeded")})
+        clock.tick(30)
+        with caplog.at_level(logging.WARNING, logger="pydantic_aws_settings"):
+            assert cache.get_many(["k"], failing, ttl=10, max_stale=50) == {"k": value("good")}
+        assert [
+            "ThrottlingException" in r.getMessage() and "good" not in r.getMessage() for r in caplog.records
+        ] == [True]
+        clock.tick(31)
+        assert cache.get_many(["k"], failing, ttl=10, max_stale=50)["k"] == FetchFailure(
+            "ThrottlingException", "Rate exceeded"
+        )
+
+    def test_deleted_value_is_not_served_stale(self) -> None:
+        """A not-found answer drops the entry instead of serving it stale."""
+        clock = FakeClock()
+        cache = ValueCache(timer=clock, rng=lambda: 0.0)
+        cache.get_many(["k"], Counter({"k": value("good")}), ttl=10, max_stale=1000)
+        clock.tick(11)
+        gone = FetchFailure("ResourceNotFoundException", "deleted")
+        assert cache.get_many(["k"], Counter({"k": gone}), ttl=10, max_stale=1000) == {"k": gone}
+        assert len(cache) == 0
+
+    def test_ttl_zero_stores_nothing(self) -> None:
+        """With TTL 0 every call fetches."""
+        cache = ValueCache(timer=FakeClock())
+        fetch = Counter({"k": value("a")})
+        for _ in range(3):
+            cache.get_many(["k"], fetch, ttl=0, max_stale=100)
+        assert len(fetch.calls) == 3
+        assert len(cache) == 0
+
+    def test_single_flight_across_threads(self) -> None:
+        """Concurrent callers needing the same missing key cause one fetch; all get its value."""
+        cache = ValueCache()
+        release = threading.Event()
+        calls: list[list[Hashable]] = []
+
+        def slow(keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
+            calls.append(keys)
+            release.wait(5)
+            return dict.fromkeys(keys, value("a"))
+
+        results: list[Any] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(cache.get_many(["k"], slow, 10, 10)))
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        while not calls:
+            threading.Event().wait(0.001)
+        release.set()
+        for thread in threads:
+            thread.join(5)
+        assert len(calls) == 1
+        assert results == [{"k": value("a")}] * 8
+
+    def test_fetch_that_raises_releases_waiters(self) -> None:
+        """An exception inside a fetch becomes a failure for its keys, never a hang."""
+        cache = ValueCache()
+
+        def broken(keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
+            raise RuntimeError("boom")
+
+        outcome = cache.get_many(["k"], broken, 10, 10)["k"]
+        assert isinstance(outcome, FetchFailure)
+        assert outcome.code == "RuntimeError"
+
+
+def app_class(**annotations: Any) -> type[AWSBaseSettings]:
+    """A settings class with prefix APP_."""
+    return type(
+        "App",
+        (AWSBaseSettings,),
+        {"__annotations__": annotations, "model_config": SettingsConfigDict(env_prefix="APP_")},
+    )
+
+
+@pytest.fixture
+def app(sm: Any, ssm: Any, monkeypatch: pytest.MonkeyPatch) -> type[AWSBaseSettings]:
+    """A class reading one secret and one parameter, TTL 60 s, MAX_STALE 600 s."""
+    sm.create_secret(Name="app/db", SecretString="pw-1")
+    ssm.put_parameter(Name="/app/url", Value="https://one", Type="String")
+    monkeypatch.setenv("APP_PASSWORD", "secretsmanager:app/db")
+    monkeypatch.setenv("APP_URL", "ssm:/app/url")
+    monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "60")
+    monkeypatch.setenv("PYDANTIC_AWS_MAX_STALE", "600")
+    return app_class(password=SecretStr, url=str)
+
+
+class TestCachedLoads:
+    """Loads through the process cache against the loopback endpoint, on a fake clock."""
+
+    def test_ttl_governs_requests(self, app: type[AWSBaseSettings], clock: FakeClock, aws_proxy: Any) -> None:
+        """Within the TTL no request; after it, one request per batch."""
+        app()
+        clock.tick(59)
+        app()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetParameters": 1}
+        clock.tick(2)
+        app()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
+
+    @pytest.mark.parametrize(
+        ("operation", "code", "status"),
+        [("BatchGetSecretValue", "ThrottlingException", 400), ("GetParameters", "InternalServerError", 500)],
+    )
+    def test_stale_if_error_then_error_after_max_stale(
+        self,
+        app: type[AWSBaseSettings],
+        clock: FakeClock,
+        aws_proxy: Any,
+        caplog: pytest.LogCaptureFixture,
+        operation: str,
+        code: str,
+        status: int,
+    ) -> None:
+        """A failing refresh serves the last good values with a warning, until MAX_STALE runs out."""
+        first = app()
+        aws_proxy.inject(operation, code, status=status)
+        clock.tick(300)
+        with caplog.at_level(logging.WARNING, logger="pydantic_aws_settings"):
+            again = app()
+        assert again == first
+        messages = [r.getMessage() for r in caplog.records if r.name == "pydantic_aws_settings"]
+        assert len(messages) == 1
+        assert code in messages[0]
+        assert "pw-1" not in messages[0]
+        assert "https://one" not in messages[0]
+        clock.tick(400)
+        with pytest.raises(ResolutionError, match=code):
+            app()
+
+    def test_deleted_secret_is_not_served_stale(
+        self, app: type[AWSBaseSettings], clock: FakeClock, sm: Any
+    ) -> None:
+        """A secret deleted since the last load is an error after the TTL, not a stale value."""
+        app()
+        sm.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
+        clock.tick(61)
+        with pytest.raises(ResolutionError, match="ResourceNotFoundException"):
+            app()
+
+    def test_thirty_two_threads_at_expiry_cause_one_request_per_batch(
+        self, app: type[AWSBaseSettings], clock: FakeClock, aws_proxy: Any
+    ) -> None:
+        """32 threads loading at expiry send one BatchGetSecretValue and one GetParameters."""
+        app()
+        clock.tick(61)
+        aws_proxy.reset()
+        aws_proxy.latency = 0.2
+        barrier = threading.Barrier(32)
+        loaded: list[Any] = []
+
+        def load() -> None:
+            barrier.wait(5)
+            loaded.append(app())
+
+        threads = [threading.Thread(target=load) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert len(loaded) == 32
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetParameters": 1}
+
+    def test_slow_fetch_does_not_block_a_load_of_fresh_values(
+        self,
+        app: type[AWSBaseSettings],
+        clock: FakeClock,
+        aws_proxy: Any,
+        sm: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """While one load waits on a slow secret, a load of only fresh values finishes first."""
+        fast = app_class(url=str)
+        fast()  # the parameter is now fresh
+        sm.create_secret(Name="app/slow", SecretString="slow")
+        slow = type("Slow", (AWSBaseSettings,), {"__annotations__": {"slow": str}})
+        monkeypatch.setenv("SLOW", "secretsmanager:app/slow")
+        aws_proxy.set_latency("BatchGetSecretValue", 1.0)
+        order: list[str] = []
+        started = threading.Event()
+
+        def load_slow() -> None:
+            started.set()
+            slow()
+            order.append("slow")
+
+        thread = threading.Thread(target=load_slow)
+        thread.start()
+        started.wait(5)
+        while aws_proxy.in_flight == 0:
+            threading.Event().wait(0.005)
+        fast()
+        order.append("fast")
+        thread.join(10)
+        assert order == ["fast", "slow"]
+
+    def test_invalidate_reference_and_field(self, app: type[AWSBaseSettings], aws_proxy: Any) -> None:
+        """Invalidating a reference, or a field, makes the next load fetch that value again."""
+        app()
+        aws_proxy.reset()
+        assert invalidate("secretsmanager:app/db#anykey") == 1
+        app()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1}
+        aws_proxy.reset()
+        assert invalidate_field(app, "url") == 1
+        app()
+        assert aws_proxy.counts == {"GetParameters": 1}
+        aws_proxy.reset()
+        clear_cache()
+        app()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetParameters": 1}
+
+    def test_cache_off(
+        self, app: type[AWSBaseSettings], aws_proxy: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With PYDANTIC_AWS_CACHE_TTL=0 every load fetches."""
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "0")
+        app()
+        app()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
+
+
+class TestLiveSettings:
+    """LiveSettings returns the same object until a value changed after its TTL."""
+
+    def test_rotation_reaches_the_app_after_the_ttl(
+        self, app: type[AWSBaseSettings], clock: FakeClock, sm: Any, aws_proxy: Any
+    ) -> None:
+        """A new AWSCURRENT version is returned after the TTL; before it, the same object and no request."""
+        live = LiveSettings(app)
+        first = live.get()
+        sm.put_secret_value(SecretId="app/db", SecretString="pw-2")
+        aws_proxy.reset()
+        clock.tick(30)
+        assert live.get() is first
+        assert aws_proxy.counts == {}
+        clock.tick(31)
+        rotated = live.get()
+        assert rotated is not first
+        assert rotated.password.get_secret_value() == "pw-2"  # type: ignore[attr-defined]
+        assert live.get() is rotated
+
+    def test_unchanged_values_keep_the_same_object(
+        self, app: type[AWSBaseSettings], clock: FakeClock, aws_proxy: Any
+    ) -> None:
+        """After the TTL the values are fetched again, and the object stays the same when nothing changed."""
+        live = LiveSettings(app)
+        first = live.get()
+        clock.tick(61)
+        assert live.get() is first
+        assert live.reloads == 2
+        assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
+
+    def test_failed_reload_keeps_current_settings(
+        self, app: type[AWSBaseSettings], clock: FakeClock, aws_proxy: Any, sm: Any
+    ) -> None:
+        """When a reload fails, the current object stays and the next attempt waits retry_after."""
+        live = LiveSettings(app, retry_after=5)
+        first = live.get()
+        sm.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
+        clock.tick(61)
+        assert live.get() is first
+        aws_proxy.reset()
+        clock.tick(1)
+        assert live.get() is first
+        assert aws_proxy.counts == {}
+
+    def test_invalidate_field_reloads_now(self, app: type[AWSBaseSettings], sm: Any) -> None:
+        """`invalidate(field)` fetches the field's value again at once, before its TTL."""
+        live = LiveSettings(app)
+        live.get()
+        sm.put_secret_value(SecretId="app/db", SecretString="pw-2")
+        assert live.invalidate("password").password.get_secret_value() == "pw-2"  # type: ignore[attr-defined]
+
+    def test_many_threads_share_one_object(self, app: type[AWSBaseSettings]) -> None:
+        """Many threads calling get() at once receive one object from one load."""
+        live = LiveSettings(app)
+        seen: list[Any] = []
+        threads = [threading.Thread(target=lambda: seen.append(live.get())) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert len(seen) == 16
+        assert all(item is seen[0] for item in seen)
+        assert live.reloads == 1
