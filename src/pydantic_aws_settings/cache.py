@@ -13,8 +13,8 @@ Rules (the same for every thread and every settings class of a process):
   served stale.
 - With a TTL of 0 nothing is stored (concurrent identical fetches are still coalesced).
 
-Storage is a `cachetools.TLRUCache` whose per-entry deadline is the end of its stale window; the clock
-is injectable for tests.
+Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
+absent and is dropped when next seen. The clock is injectable for tests.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cachetools import TLRUCache
+from cachetools import LRUCache
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome
 
@@ -73,9 +73,7 @@ class ValueCache:
         self._timer = timer
         self._rng = rng
         self._lock = threading.Lock()
-        self._entries: TLRUCache[Hashable, _Entry] = TLRUCache(
-            maxsize, ttu=lambda _key, entry, _now: entry.stale_until, timer=timer
-        )
+        self._entries: LRUCache[Hashable, _Entry] = LRUCache(maxsize)
         self._flights: dict[Hashable, _Flight] = {}
 
     def get_many(
@@ -100,7 +98,7 @@ class ValueCache:
         with self._lock:
             now = self._timer()
             for key in keys:
-                entry = self._entries.get(key)
+                entry = self._live(key, now)
                 if entry is not None and now < entry.fetched_at + ttl * entry.life_factor:
                     outcomes[key] = entry.value
                 elif key in self._flights:
@@ -147,7 +145,7 @@ class ValueCache:
                 life = 1.0 - JITTER * self._rng()
                 self._entries[key] = _Entry(outcome, now, life, now + ttl + max_stale)
             return outcome
-        entry = self._entries.get(key)
+        entry = self._live(key, now)
         if outcome.not_found:
             self._entries.pop(key, None)
             return outcome
@@ -161,6 +159,14 @@ class ValueCache:
             return entry.value
         return outcome
 
+    def _live(self, key: Hashable, now: float) -> _Entry | None:
+        """The entry of a key unless its stale window is over (then dropped); call with the lock held."""
+        entry = self._entries.get(key)
+        if entry is not None and now >= entry.stale_until:
+            del self._entries[key]
+            return None
+        return entry
+
     def now(self) -> float:
         """The cache's clock (monotonic seconds; a fake one in tests)."""
         return self._timer()
@@ -168,7 +174,7 @@ class ValueCache:
     def fresh_until(self, key: Hashable, ttl: float) -> float | None:
         """When an entry stops being fresh for a load with this TTL, on the cache's clock; None if absent."""
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._live(key, self._timer())
             return None if entry is None else entry.fetched_at + ttl * entry.life_factor
 
     def invalidate(self, predicate: Callable[[Hashable], bool]) -> int:

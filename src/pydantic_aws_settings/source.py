@@ -24,6 +24,7 @@ import contextlib
 import functools
 import json
 import os
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,62 @@ class _MappingSource(EnvSettingsSource):
         return {}
 
 
+# Facts about a settings class that every load would otherwise recompute (the warm path is a few
+# microseconds per field): per class, the shape of each target and the variable names of each field.
+_SHAPES: weakref.WeakKeyDictionary[type, dict[tuple[str, bool], tuple[bool, bool]]] = (
+    weakref.WeakKeyDictionary()
+)
+_ENV_NAMES: weakref.WeakKeyDictionary[type, dict[tuple[Any, ...], list[tuple[str, FieldInfo, list[str]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_MARKED: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_markers(settings_cls: type[BaseSettings]) -> bool:
+    """Whether any field of the class declares a `Parameter` or `SecretsManager` marker (remembered)."""
+    marked = _MARKED.get(settings_cls)
+    if marked is None:
+        marked = _MARKED[settings_cls] = any(
+            isinstance(m, (Parameter, SecretsManager))
+            for info in settings_cls.model_fields.values()
+            for m in info.metadata
+        )
+    return marked
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Reference | None:
+    """`parse_reference`, remembered per text (errors are raised again each time, never cached)."""
+    return parse_reference(text)
+
+
+def _shape(decoder: EnvSettingsSource, path: str, target: Any) -> tuple[bool, bool]:
+    """`_is_complex` for a field path of the decoder's class, computed once per class and path."""
+    shapes = _SHAPES.setdefault(decoder.settings_cls, {})
+    key = (path, isinstance(decoder, _MappingSource))
+    shape = shapes.get(key)
+    if shape is None:
+        shape = shapes[key] = _is_complex(decoder, target)
+    return shape
+
+
+def _field_env_names(
+    settings_cls: type[BaseSettings], source: EnvSettingsSource
+) -> list[tuple[str, FieldInfo, list[str]]]:
+    """Each field with the variable names a source reads it from, computed once per class and source setup."""
+    names = _ENV_NAMES.setdefault(settings_cls, {})
+    key = (type(source), source.env_prefix, source.case_sensitive, getattr(source, "env_prefix_target", None))
+    found = names.get(key)
+    if found is None:
+        found = names[key] = [
+            (name, info, [env_name for _, env_name, _ in source._extract_field_info(info, name)])
+            for name, info in settings_cls.model_fields.items()
+        ]
+    return found
+
+
 def _is_complex(decoder: EnvSettingsSource, target: Any) -> tuple[bool, bool]:
     """(needs JSON, may the JSON fail) for a field, a nested field or a raw nested type."""
     if isinstance(target, FieldInfo):
@@ -341,7 +398,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
     def _note(self, uses: list[_Use], failures: list[Failure], use: _Use) -> Reference | None:
         """Parse a use's text; keep it when it is a reference, record a failure when it is malformed."""
         try:
-            ref = parse_reference(use.text)
+            ref = _parse(use.text)
         except InvalidReferenceError as exc:
             failures.append(Failure(use.path, use.describe(), use.text, "InvalidReference", exc.reason))
             return None
@@ -357,10 +414,9 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         env_vars: dict[str, Any] = dict(source.env_vars)
         kind = self._kind_of(source)
         delimiter = source.env_nested_delimiter
-        for name, info in self.settings_cls.model_fields.items():
+        for name, info, env_names in _field_env_names(self.settings_cls, source):
             if self._in_state(name, info):
                 continue
-            env_names = [env_name for _, env_name, _ in source._extract_field_info(info, name)]
             for env_name in env_names:
                 value = env_vars.get(env_name)
                 if value is None:
@@ -395,8 +451,10 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                     )
         return env_vars
 
-    def _markers(self, uses: list[_Use], supplied: set[str]) -> _MappingSource:
+    def _markers(self, uses: list[_Use], supplied: set[str]) -> _MappingSource | None:
         """The declared markers of fields nothing above supplies, as uses feeding a mapping source."""
+        if not _has_markers(self.settings_cls):
+            return None
         source = _MappingSource(self.settings_cls, "")
         sink: dict[str, Any] = {}
         source.env_vars = sink
@@ -447,7 +505,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         """What a reference resolved to, as the environment would carry it for the target field."""
         ref = use.reference
         data = fetched.data
-        needs_json, may_fail = _is_complex(use.decoder, use.target_field)
+        needs_json, may_fail = _shape(use.decoder, use.path, use.target_field)
         if isinstance(data, dict):
             try:
                 value: Any = json.dumps(_nest(data))
@@ -571,9 +629,11 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         outcomes: dict[Target, Fetched | FetchFailure] = {}
         targets: list[Target] = []
         if refs:
+            from pydantic_aws_settings.credentials import identity_for
             from pydantic_aws_settings.resolver import resolve, target_for
 
-            targets = [target_for(ref, self.options) for ref in refs]
+            identity = identity_for(self.options)
+            targets = [target_for(ref, self.options, identity) for ref in refs]
             for use, target in zip(uses, targets, strict=False):
                 use.target = target
             outcomes = resolve(targets, self.options)
