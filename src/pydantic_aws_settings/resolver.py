@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic_aws_settings import credentials
 from pydantic_aws_settings.cache import ValueCache
@@ -30,8 +29,7 @@ __all__ = ["CACHE", "Target", "resolve", "target_for"]
 CACHE = ValueCache()
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """One thing to fetch: a secret version, a parameter (with its selector) or a parameter path.
 
     Attributes:
@@ -121,5 +119,5 @@ def resolve(
             fetched[target] = outcome
         return fetched
 
-    found = cache.get_many(list(dict.fromkeys(targets)), fetch, options.cache_ttl, options.max_stale)
-    return {t: found[t] for t in targets}
+    # The outcomes are keyed by exactly the targets asked for.
+    return cache.get_many(dict.fromkeys(targets), fetch, options.cache_ttl, options.max_stale)  # type: ignore[return-value]
