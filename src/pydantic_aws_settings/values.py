@@ -1,0 +1,76 @@
+"""What a fetched value becomes for a reference, before any field is considered.
+
+Shared by the settings source and the `exec` command, so both read a path, a `#KEY` and a plain value
+the same way:
+
+- a path (`ssm:/PATH/`) becomes a JSON object nested on `/` (`a/b` -> `{"a": {"b": ...}}`);
+- `#KEY` takes one top-level key of a JSON object: a string as it is, any other value as JSON text;
+- anything else is the secret's or parameter's string (or a binary secret's bytes) as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic_aws_settings.fetch import Fetched, FetchFailure
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pydantic_aws_settings.references import Reference
+
+__all__ = ["PathConflictError", "extract", "json_text", "nest"]
+
+
+class PathConflictError(ValueError):
+    """Two parameters below a path cannot both be placed in one mapping."""
+
+
+def json_text(value: Any) -> str:
+    """A value from JSON as the environment would carry it: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def nest(flat: Mapping[str, Fetched]) -> dict[str, Any]:
+    """Parameters below a path as a mapping nested on `/`.
+
+    Raises:
+        PathConflictError: a parameter has a value and parameters below it.
+    """
+    tree: dict[str, Any] = {}
+    for name, item in sorted(flat.items()):
+        *parents, leaf = [part for part in name.split("/") if part]
+        node = tree
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise PathConflictError(f"{name!r} is below a parameter that has a value itself")
+            node = child
+        if isinstance(node.get(leaf), dict):
+            raise PathConflictError(f"{name!r} has a value and parameters below it")
+        node[leaf] = item.data if isinstance(item.data, str) else ""
+    return tree
+
+
+def extract(ref: Reference, fetched: Fetched) -> tuple[str | bytes | None, FetchFailure | None]:
+    """(value, None) for what a reference resolved to, or (None, why it cannot be used)."""
+    data = fetched.data
+    if isinstance(data, dict):
+        try:
+            return json.dumps(nest(data)), None
+        except PathConflictError as exc:
+            return None, FetchFailure("PathConflict", str(exc))
+    if ref.key is None:
+        return data, None
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None, FetchFailure("InvalidJSON", f"#{ref.key} needs a JSON object, and the value is not JSON")
+    if not isinstance(document, dict):
+        return None, FetchFailure(
+            "NotJSONObject", f"#{ref.key} needs a JSON object, and the value is not one"
+        )
+    if ref.key not in document:
+        return None, FetchFailure("KeyNotFound", f"the JSON object has no key {ref.key!r}")
+    return json_text(document[ref.key]), None
