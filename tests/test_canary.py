@@ -124,3 +124,40 @@ class TestCanary:
         assert settings.token.get_secret_value() == CANARY
         texts = [*debug_logs.texts, repr(settings), str(settings), repr(CACHE)]
         assert [text for text in texts if CANARY in text] == []
+
+
+class TestSettingsDebugDump:
+    """pydantic-settings' own source dump (PYDANTIC_SETTINGS_DEBUG=1) shows no fetched secret."""
+
+    def test_debug_dump_masks_fetched_secrets(
+        self, canaries: None, sm: Any, debug_logs: Everything, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Secrets, SecureStrings, binaries and imports are masked in the dump; fields keep plain types."""
+        sm.create_secret(Name="c/binary", SecretBinary=CANARY.encode())
+        sm.create_secret(Name="c/import", SecretString=json.dumps({"imported": CANARY}))
+
+        class Dumped(AWSBaseSettings):
+            model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__")
+            database: Database
+            token: SecretStr
+            plain_token: str
+            blob: bytes
+            imported: str
+            visible: str = "shown"
+
+        monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+        monkeypatch.setenv("APP_DATABASE", "secretsmanager:c/json")
+        monkeypatch.setenv("APP_DATABASE__PORT", "5432")
+        monkeypatch.setenv("APP_TOKEN", "secretsmanager:c/plain")
+        monkeypatch.setenv("APP_PLAIN_TOKEN", "ssm:/c/secure")
+        monkeypatch.setenv("APP_BLOB", "secretsmanager:c/binary")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "secretsmanager:c/import")
+        settings = Dumped()
+        dumps = [text for text in debug_logs.texts if "Resolving settings for" in text]
+        assert dumps, "pydantic-settings wrote its source dump"
+        assert [text for text in debug_logs.texts if CANARY in text] == []
+        assert type(settings.plain_token) is str
+        assert settings.plain_token == CANARY
+        assert type(settings.imported) is str
+        assert settings.blob == CANARY.encode()
+        assert settings.database.password.get_secret_value() == CANARY

@@ -52,6 +52,7 @@ from pydantic_aws_settings.references import (
     looks_like_reference,
     parse_reference,
 )
+from pydantic_aws_settings.values import extract, json_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -176,6 +177,41 @@ class _Use:
         return self.ref
 
 
+class _HiddenStr(str):
+    """A fetched secret on its way to validation: its `repr` is masked.
+
+    pydantic-settings logs every source's values with `repr` when `PYDANTIC_SETTINGS_DEBUG` is on;
+    validation turns this back into a plain `str` for `str`, `SecretStr` and every typed field.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+
+class _HiddenBytes(bytes):
+    """The bytes counterpart of `_HiddenStr`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "b'**********'"
+
+
+def _hide(value: Any) -> Any:
+    """Mask the repr of every string and bytes leaf of a value."""
+    if isinstance(value, str):
+        return _HiddenStr(value)
+    if isinstance(value, bytes):
+        return _HiddenBytes(value)
+    if isinstance(value, dict):
+        return {key: _hide(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide(item) for item in value]
+    return value
+
+
 class _MappingSource(EnvSettingsSource):
     """pydantic-settings' environment logic run on a mapping of ours (imports and markers), prefix-free."""
 
@@ -257,33 +293,6 @@ def _is_complex(decoder: EnvSettingsSource, target: Any) -> tuple[bool, bool]:
     from pydantic_settings.sources.utils import _annotation_is_complex
 
     return _annotation_is_complex(target, []), True
-
-
-def _json_text(value: Any) -> str:
-    """A value from JSON as the environment would carry it: a string as it is, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-class _PathConflictError(ValueError):
-    """Two parameters below a path cannot both be placed in one mapping."""
-
-
-def _nest(flat: Mapping[str, Fetched]) -> dict[str, Any]:
-    """Parameters below a path, `a/b/c` -> {"a": {"b": {"c": value}}}."""
-    tree: dict[str, Any] = {}
-    for name, item in sorted(flat.items()):
-        *parents, leaf = [part for part in name.split("/") if part]
-        node = tree
-        for part in parents:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise _PathConflictError(f"{name!r} is below a parameter that has a value itself")
-            node = child
-        if isinstance(node.get(leaf), dict):
-            raise _PathConflictError(f"{name!r} has a value and parameters below it")
-        text = item.data if isinstance(item.data, str) else ""
-        node[leaf] = text
-    return tree
 
 
 class AWSSettingsSource(PydanticBaseSettingsSource):
@@ -503,32 +512,12 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
 
     def _value_for(self, use: _Use, fetched: Fetched) -> tuple[Any, FetchFailure | None]:
         """What a reference resolved to, as the environment would carry it for the target field."""
-        ref = use.reference
-        data = fetched.data
+        value, problem = extract(use.reference, fetched)
+        if problem is not None:
+            return None, problem
         needs_json, may_fail = _shape(use.decoder, use.path, use.target_field)
-        if isinstance(data, dict):
-            try:
-                value: Any = json.dumps(_nest(data))
-            except ValueError as exc:
-                return None, FetchFailure("PathConflict", str(exc))
-        elif ref.key is not None:
-            try:
-                document = json.loads(data)
-            except (ValueError, UnicodeDecodeError):
-                return None, FetchFailure(
-                    "InvalidJSON", f"#{ref.key} needs a JSON object, and the value is not JSON"
-                )
-            if not isinstance(document, dict):
-                return None, FetchFailure(
-                    "NotJSONObject", f"#{ref.key} needs a JSON object, and the value is not one"
-                )
-            if ref.key not in document:
-                return None, FetchFailure("KeyNotFound", f"the JSON object has no key {ref.key!r}")
-            value = _json_text(document[ref.key])
-        elif fetched.kind == "StringList" and needs_json and isinstance(data, str):
-            value = json.dumps(data.split(","))
-        else:
-            value = data
+        if fetched.kind == "StringList" and needs_json and isinstance(value, str):
+            value = json.dumps(value.split(","))
         if needs_json and not may_fail and isinstance(value, (str, bytes)):
             try:
                 use.decoder.decode_complex_value(use.path, use.target_field, value)
@@ -581,7 +570,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             if not isinstance(document, dict):
                 return fail("NotJSONObject", "bulk import needs a JSON object")
             source = _MappingSource(self.settings_cls, None)
-            mapping = {str(k).lower(): _json_text(v) for k, v in document.items()}
+            mapping = {str(k).lower(): json_text(v) for k, v in document.items()}
         source.env_vars = mapping
         try:
             values = source()
@@ -609,9 +598,12 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
     def references(self) -> list[PlannedReference]:
         """The references a load would fetch now, without fetching them (for IAM policies and tooling).
 
-        Malformed references are not listed; a load reports them.
+        Raises:
+            ResolutionError: some references are malformed (each named, as a load would report them).
         """
         plan = self._plan()
+        if plan.failures:
+            raise ResolutionError(plan.failures, self.settings_cls.__name__)
         found = [PlannedReference(use.path, use.describe(), use.text, use.reference) for use in plan.uses]
         found += [
             PlannedReference("(import)", "PYDANTIC_AWS_IMPORT", text, ref) for text, ref in plan.imports
@@ -672,10 +664,30 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         merged: dict[str, Any] = {}
         for _, _, values in reversed(results):
             merged = deep_update(merged, values)
+        self._mask_sensitive(merged, uses, imports, imported)
         report = _RECORDER.get()
         if report is not None:
             report.origins.update(self._origins(results, uses, imports, imported))
         return merged
+
+    def _mask_sensitive(
+        self,
+        merged: dict[str, Any],
+        uses: list[_Use],
+        imports: list[tuple[str, Reference]],
+        imported: list[dict[str, Any]],
+    ) -> None:
+        """Mask the repr of every value under a field that a secret or SecureString fed (in place)."""
+        tops = {use.path.split(".")[0] for use in uses if use.sensitive}
+        for values, sensitive in zip(imported, self._import_sensitive, strict=False):
+            if sensitive:
+                tops.update(values)
+        hidden = {key for key in tops if key in merged}
+        for name, info in self.settings_cls.model_fields.items():
+            if name in tops and isinstance(info.alias, str) and info.alias in merged:
+                hidden.add(info.alias)
+        for key in hidden:
+            merged[key] = _hide(merged[key])
 
     def _origins(
         self,
