@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import weakref
 from contextvars import ContextVar
@@ -197,6 +198,13 @@ class _HiddenBytes(bytes):
 
     def __repr__(self) -> str:
         return "b'**********'"
+
+
+def _settings_dump_enabled() -> bool:
+    """Whether pydantic-settings will log every source's values (its `PYDANTIC_SETTINGS_DEBUG` switch)."""
+    if os.environ.get("PYDANTIC_SETTINGS_DEBUG", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return False
+    return logging.getLogger("pydantic_settings").isEnabledFor(logging.DEBUG)
 
 
 def _hide(value: Any) -> Any:
@@ -664,7 +672,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         merged: dict[str, Any] = {}
         for _, _, values in reversed(results):
             merged = deep_update(merged, values)
-        self._mask_sensitive(merged, uses, imports, imported)
+        if _settings_dump_enabled():
+            self._mask_sensitive(merged, uses, imports, imported)
         report = _RECORDER.get()
         if report is not None:
             report.origins.update(self._origins(results, uses, imports, imported))
