@@ -4,45 +4,117 @@ The only module that touches botocore internals. Sessions and clients are built 
 reused by every load and thread (boto3 clients are thread-safe; sessions are built under a lock).
 
 Without a role, a session is boto3's default chain, unchanged: environment keys, a shared-config
-profile, web identity, container credentials, the EC2 instance metadata service.
+profile, web identity, container credentials, the EC2 instance metadata service. Its credentials are
+resolved once per session (botocore keeps them, and refreshes the temporary ones itself).
 
-With a role (`PYDANTIC_AWS_ROLE_ARN`), the session's credentials are botocore's
-`DeferredRefreshableCredentials` whose refresh calls STS AssumeRole with the base session. The role is
-assumed on first use, once per process per (role, external id, session name, duration, base profile).
-Refresh follows botocore's two windows: inside the *advisory* window one thread refreshes while the others
-keep signing with the current credentials (a failed refresh is logged and ignored); inside the
-*mandatory* window every caller waits for the refresh, and a failure fails the request. For the default
-hour the windows are botocore's (15 and 10 minutes); shorter sessions scale them (a quarter and a sixth of
-the duration) so that a 15-minute session is not refreshed on every call.
+With a role (`PYDANTIC_AWS_ROLE_ARN`, or `aws_role_arn` in `model_config` or as a keyword), the session's
+credentials are botocore's `DeferredRefreshableCredentials` whose refresh calls STS AssumeRole, at the
+regional endpoint, signed with the default chain's credentials. The role is assumed on first use, once per
+process per identity (role, external id, session name, duration, base credentials). Refresh follows
+botocore's two windows: inside the *advisory* window one thread refreshes while the others keep signing
+with the current credentials (a failed refresh is logged and ignored); inside the *mandatory* window every
+caller waits for the refresh, and a failure fails the request, so no request is signed with credentials
+about to expire. For the default hour the windows are botocore's (15 and 10 minutes); shorter sessions
+scale them (a quarter and a sixth of the duration), so that a 15-minute session is refreshed after about
+11 minutes instead of on every call.
+
+When credentials cannot be obtained (the chain finds none, STS denies AssumeRole, a web identity token
+has expired, ...), the error raised inside botocore is a `CredentialsError`: it keeps AWS's error code
+(or the kind of failure) and its message says which provider or role was tried and what to do. The
+fetchers report it like any AWS error, so it reaches the load's `ResolutionError`.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
+import hashlib
 import os
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_aws_settings import _redact
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import boto3
 
     from pydantic_aws_settings.options import Options
 
-__all__ = ["Identity", "client_for", "identity_for", "reset"]
+__all__ = ["CredentialsError", "Identity", "client_for", "default_region", "identity_for", "reset"]
 
 _lock = threading.Lock()
-_sessions: dict[Identity, boto3.session.Session] = {}
+#: Base sessions (boto3's default chain) and their resolved credentials, by (profile, base fingerprint).
+_bases: dict[tuple[str | None, str], boto3.session.Session] = {}
+_base_credentials: dict[tuple[str | None, str], Any] = {}
+#: Assumed-role sessions, by identity.
+_roles: dict[Identity, boto3.session.Session] = {}
 _clients: dict[tuple[Identity, str, str | None, tuple[Any, ...]], Any] = {}
 
+#: The credential providers of botocore's default chain, by their `method`, as a user knows them.
+_PROVIDERS = {
+    "env": "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+    "shared-credentials-file": "the shared credentials file (AWS_SHARED_CREDENTIALS_FILE)",
+    "config-file": "the shared config file (AWS_CONFIG_FILE)",
+    "assume-role": "the role_arn of the profile in the shared config file",
+    "assume-role-with-web-identity": "web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)",
+    "container-role": "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI)",
+    "iam-role": "the EC2 instance metadata service (the instance profile's role)",
+    "sso": "IAM Identity Center (the sso_* settings of the profile)",
+    "custom-process": "the credential_process of the profile",
+}
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+#: The providers whose credentials belong to a profile, which is worth naming.
+_PROFILE_METHODS = frozenset(
+    {"shared-credentials-file", "config-file", "assume-role", "sso", "custom-process"}
+)
+
+_CONNECTION_FAILURES = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
+_REJECTED_BASE = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+    }
+)
+
+
+class CredentialsError(Exception):
+    """Credentials for a fetch could not be obtained; the message names the provider or role and what to do.
+
+    It is raised inside botocore (while a request is signed, or while a client is built) and has the
+    shape of botocore's `ClientError` (`response["Error"]["Code"]` and `["Message"]`), so the fetchers
+    report it like any AWS error: AWS's code (`AccessDenied`, `ExpiredTokenException`) or the kind of
+    failure (`NoCredentialsError`), with this message. It never holds a key, a token or a fetched value.
+
+    Attributes:
+        code: the AWS error code, or the kind of failure.
+        message: what was tried, what went wrong, and what the user can do.
+        operation_name: the credentials call that failed (`AssumeRole`, `AssumeRoleWithWebIdentity`), or
+            None; never the fetch's own operation, so that a denied AssumeRole is not taken for a denied
+            BatchGetSecretValue.
+    """
+
+    def __init__(self, code: str, message: str, operation_name: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.operation_name = operation_name
+        self.response: dict[str, dict[str, str]] = {"Error": {"Code": code, "Message": message}}
+
+
+class Identity(NamedTuple):
     """Which credentials sign a fetch: the cache keys values by it, so one role's values never reach another.
 
     Attributes:
         profile: `AWS_PROFILE` of the base chain, or None.
+        base: a fingerprint of `AWS_ACCESS_KEY_ID` ("" when unset): a hash, so that no key id appears
+            in a `repr`.
         role_arn: the assumed role, or None for the base chain itself.
         external_id: the external id the role was assumed with.
         session_name: the role session name.
@@ -50,6 +122,7 @@ class Identity:
     """
 
     profile: str | None = None
+    base: str = ""
     role_arn: str | None = None
     external_id: str | None = None
     session_name: str | None = None
@@ -61,13 +134,29 @@ class Identity:
         return f"role {self.role_arn} assumed with {base}" if self.role_arn else base
 
 
+@functools.lru_cache(maxsize=64)
+def _fingerprint(access_key: str | None) -> str:
+    """A short hash of `AWS_ACCESS_KEY_ID` ("" when unset), so that no key id appears in a `repr`."""
+    if not access_key:
+        return ""
+    return hashlib.blake2b(access_key.encode(), digest_size=6).hexdigest()
+
+
 def identity_for(options: Options) -> Identity:
-    """The identity a load with these options fetches as."""
-    profile = os.environ.get("AWS_PROFILE") or None
+    """The identity a load with these options fetches as (a few microseconds: it runs on every load).
+
+    The base credentials are told apart by `AWS_PROFILE` and `AWS_ACCESS_KEY_ID`, the two choices a
+    running process may change; web identity, container credentials and the instance metadata service
+    are the process's own.
+    """
+    environ = os.environ
+    profile = environ.get("AWS_PROFILE") or None
+    base = _fingerprint(environ.get("AWS_ACCESS_KEY_ID"))
     if not options.role_arn:
-        return Identity(profile=profile)
+        return Identity(profile=profile, base=base)
     return Identity(
         profile=profile,
+        base=base,
         role_arn=options.role_arn,
         external_id=options.external_id,
         session_name=options.role_session_name,
@@ -75,30 +164,229 @@ def identity_for(options: Options) -> Identity:
     )
 
 
+# -- time ---------------------------------------------------------------------------------------------
+
+
+def _now() -> datetime.datetime:
+    """The time the refresh windows are measured on; tests replace it to move time without sleeping."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _clock() -> datetime.datetime:
+    """The `time_fetcher` of botocore: `_now` looked up on every call, so that a replaced one takes effect."""
+    return _now()
+
+
 def _refresh_windows(duration: int) -> tuple[int, int]:
     """(advisory, mandatory) seconds before expiry: botocore's 15 and 10 minutes, scaled down if short."""
     return min(15 * 60, duration // 4), min(10 * 60, duration // 6)
 
 
-def _session(identity: Identity, options: Options) -> boto3.session.Session:
-    """Build (once) the boto3 session of an identity; call with `_lock` held."""
-    session = _sessions.get(identity)
-    if session is not None:
-        return session
-    import boto3
+# -- explanations -------------------------------------------------------------------------------------
 
-    base_key = Identity(profile=identity.profile)
-    base = _sessions.get(base_key)
-    if base is None:
-        base = boto3.session.Session()
-        _sessions[base_key] = base
-    if identity.role_arn is None:
-        return base
 
-    from botocore.credentials import DeferredRefreshableCredentials
-    from botocore.session import Session as BotocoreSession
+def _code_and_message(exc: BaseException) -> tuple[str, str]:
+    """AWS's error code and message, or the exception's class and text."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        return str(error.get("Code") or type(exc).__name__), str(error.get("Message") or "")
+    return type(exc).__name__, str(exc)
 
-    sts = base.client("sts", region_name=options.region or base.region_name, config=_config(options))
+
+def _provider(method: str | None, profile: str | None) -> str:
+    """The base provider as the user knows it."""
+    name = _PROVIDERS.get(method or "", f"botocore's {method!r} provider" if method else "the default chain")
+    if profile and method in _PROFILE_METHODS:
+        name += f", profile {profile!r}"
+    return name
+
+
+def _no_credentials(identity: Identity) -> CredentialsError:
+    """No provider of the default chain found credentials."""
+    profile = identity.profile or "default"
+    metadata = "the EC2 instance metadata service"
+    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
+        metadata += " (turned off by AWS_EC2_METADATA_DISABLED)"
+    tried = ", ".join(
+        (
+            "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+            f"the shared credentials and config files (profile {profile!r})",
+            "web identity (AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)",
+            "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI)",
+            metadata,
+        )
+    )
+    purpose = f"to assume role {identity.role_arn} with" if identity.role_arn else "to sign requests"
+    return CredentialsError(
+        "NoCredentialsError",
+        f"no AWS credentials {purpose}: boto3's default chain tried {tried}, and none had any. "
+        "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile with AWS_PROFILE, "
+        "or run where a role is attached (an ECS task role, an EKS service account, an EC2 instance "
+        "profile).",
+    )
+
+
+def _chain_failed(identity: Identity, exc: BaseException) -> CredentialsError:
+    """A provider of the default chain raised while the chain looked for credentials."""
+    code, message = _code_and_message(exc)
+    purpose = f" to assume role {identity.role_arn} with" if identity.role_arn else ""
+    return CredentialsError(
+        code,
+        f"boto3's default credential chain failed while looking for credentials{purpose}: {message}. "
+        "Fix the provider it names (or its environment variables and profile), or unset it so that the "
+        "chain moves on.",
+    )
+
+
+def _base_failed(
+    method: str | None, profile: str | None, token_file: str | None, code: str, message: str
+) -> str:
+    """Why the base credentials could not be refreshed, and what to do."""
+    if method == "assume-role-with-web-identity":
+        what = "rejected as expired" if "Expired" in code else "rejected"
+        where = f"AWS_WEB_IDENTITY_TOKEN_FILE ({token_file})" if token_file else "web_identity_token_file"
+        return (
+            f"the web identity token in {where} was {what} by STS "
+            f"AssumeRoleWithWebIdentity ({code}: {message}). The platform that writes that file (the EKS "
+            "pod identity webhook, a CI job's OIDC step) must keep a current token in it: check that it "
+            "is refreshed, and that the trust policy of AWS_ROLE_ARN accepts its issuer and audience."
+        )
+    if method == "container-role":
+        return (
+            f"container credentials could not be refreshed ({code}: {message}): check the task role and "
+            "that AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI is reachable."
+        )
+    if method == "iam-role":
+        return (
+            f"the EC2 instance metadata service gave no credentials ({code}: {message}): check the "
+            "instance profile, and the metadata hop limit when running in a container."
+        )
+    return f"the credentials from {_provider(method, profile)} could not be refreshed ({code}: {message})."
+
+
+def _role_failed(identity: Identity, method: str | None, exc: BaseException) -> CredentialsError:
+    """AssumeRole failed: say which role, with which base credentials, and what to do."""
+    role = identity.role_arn
+    if isinstance(exc, CredentialsError):  # the base credentials failed first; already explained
+        return CredentialsError(exc.code, f"could not assume role {role}: {exc.message}", exc.operation_name)
+    code, message = _code_and_message(exc)
+    base = _provider(method, identity.profile)
+    detail = f" ({message})" if message else ""
+    if code in ("AccessDenied", "AccessDeniedException", "403"):
+        external = (
+            "with the external id of PYDANTIC_AWS_EXTERNAL_ID"
+            if identity.external_id
+            else "(if it requires an external id, set PYDANTIC_AWS_EXTERNAL_ID)"
+        )
+        text = (
+            f"STS denied AssumeRole on role {role} to the credentials from {base}{detail}. Allow "
+            f"sts:AssumeRole on the role in that identity's policy, and trust that identity in the "
+            f"role's trust policy {external}."
+        )
+    elif code in _REJECTED_BASE:
+        text = (
+            f"STS rejected the credentials from {base} while assuming role {role}{detail}: they are "
+            "expired or invalid. Renew them (a new session token, a new login) and load again."
+        )
+    elif code == "ValidationError":
+        text = (
+            f"STS refused to assume role {role}{detail}. Check PYDANTIC_AWS_ROLE_DURATION "
+            f"({identity.duration} s) against the role's maximum session duration (at most 3600 s when the "
+            "base credentials are themselves an assumed role), the session name and the external id."
+        )
+    elif code in _CONNECTION_FAILURES:
+        text = (
+            f"could not reach STS to assume role {role} ({code}{detail}). Check the network, "
+            "AWS_ENDPOINT_URL_STS and the proxy settings."
+        )
+    else:
+        text = f"could not assume role {role} with the credentials from {base} ({code}{detail})."
+    return CredentialsError(code, text, "AssumeRole")
+
+
+def _explain_refreshes(credentials: Any, identity: Identity) -> None:
+    """Make a failed refresh of botocore's temporary base credentials raise an explained error.
+
+    botocore's refreshable credentials (web identity, container, instance metadata, profile roles) call
+    `_refresh_using` to renew themselves; the wrapper keeps what it returns and explains what it raises.
+    """
+    refresh: Callable[[], Any] | None = getattr(credentials, "_refresh_using", None)
+    if refresh is None:
+        return
+    method: str | None = getattr(credentials, "method", None)
+    token_file = os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")
+
+    def explained() -> Any:
+        try:
+            data = refresh()
+        except CredentialsError:
+            raise
+        except Exception as exc:
+            code, message = _code_and_message(exc)
+            text = _base_failed(method, identity.profile, token_file, code, message)
+            raise CredentialsError(code, text, getattr(exc, "operation_name", None)) from exc
+        if not data:  # the instance metadata fetcher answers {} when it got nothing
+            code, message = "CredentialRetrievalError", "the provider returned no credentials"
+            raise CredentialsError(code, _base_failed(method, identity.profile, token_file, code, message))
+        return data
+
+    credentials._refresh_using = explained  # botocore's own attribute: its refresh calls it
+
+
+# -- sessions -----------------------------------------------------------------------------------------
+
+
+def _botocore_session(profile: str | None) -> Any:
+    """A new botocore session of a profile whose STS clients use the regional endpoint."""
+    import botocore.session
+
+    core = botocore.session.Session(profile=profile)
+    # STS at the regional endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS or the profile says.
+    core.set_config_variable("sts_regional_endpoints", "regional")
+    return core
+
+
+def _base_session(identity: Identity) -> boto3.session.Session:
+    """The default chain's session of an identity, built once; call with `_lock` held."""
+    key = (identity.profile, identity.base)
+    session = _bases.get(key)
+    if session is None:
+        import boto3
+
+        session = _bases[key] = boto3.session.Session(botocore_session=_botocore_session(identity.profile))
+    return session
+
+
+def _resolve_base(identity: Identity) -> tuple[boto3.session.Session, Any]:
+    """The base session and its credentials, resolved once; call with `_lock` held.
+
+    Raises:
+        CredentialsError: the chain found no credentials, or a provider failed; nothing is remembered,
+            so the next load looks again.
+    """
+    session = _base_session(identity)
+    key = (identity.profile, identity.base)
+    credentials = _base_credentials.get(key)
+    if credentials is None:
+        try:
+            credentials = session.get_credentials()
+        except Exception as exc:
+            raise _chain_failed(identity, exc) from exc
+        if credentials is None:
+            raise _no_credentials(identity)
+        _explain_refreshes(credentials, identity)
+        _base_credentials[key] = credentials
+    return session, credentials
+
+
+def _sts_client(session: boto3.session.Session, region: str | None, options: Options) -> Any:
+    """An STS client of a base session, at the regional endpoint of `region`."""
+    return session.client("sts", region_name=region, config=_config(options))
+
+
+def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[], dict[str, str]]:
+    """The refresh function of a role's credentials: one AssumeRole, explained when it fails."""
     kwargs: dict[str, Any] = {
         "RoleArn": identity.role_arn,
         "RoleSessionName": identity.session_name or "pydantic-aws-settings",
@@ -108,23 +396,51 @@ def _session(identity: Identity, options: Options) -> boto3.session.Session:
         kwargs["ExternalId"] = identity.external_id
 
     def assume_role() -> dict[str, str]:
-        credentials = sts.assume_role(**kwargs)["Credentials"]
+        try:
+            credentials = sts.assume_role(**kwargs)["Credentials"]
+        except Exception as exc:
+            raise _role_failed(identity, method, exc) from exc
+        # STS states the expiry on AWS's clock; the windows are measured on `_now`, so the expiry is
+        # restated as a lifetime from `_now` (the same instant, unless a test replaced the clock).
+        lifetime = credentials["Expiration"] - datetime.datetime.now(datetime.timezone.utc)
         return {
             "access_key": credentials["AccessKeyId"],
             "secret_key": credentials["SecretAccessKey"],
             "token": credentials["SessionToken"],
-            "expiry_time": credentials["Expiration"].isoformat(),
+            "expiry_time": (_now() + lifetime).isoformat(),
         }
 
-    refreshable = DeferredRefreshableCredentials(refresh_using=assume_role, method="assume-role")
+    return assume_role
+
+
+def _role_session(identity: Identity, options: Options, region: str | None) -> boto3.session.Session:
+    """The assumed-role session of an identity, built once; call with `_lock` held.
+
+    Building it calls no AWS API: the role is assumed when its first request is signed.
+    """
+    session = _roles.get(identity)
+    if session is not None:
+        return session
+    import boto3
+    from botocore.credentials import DeferredRefreshableCredentials
+
+    base, base_credentials = _resolve_base(identity)
+    # The option's region, then boto3's chain, then the region of the first reference fetched.
+    sts = _sts_client(base, options.region or base.region_name or region, options)
+    refreshable = DeferredRefreshableCredentials(
+        refresh_using=_assume_role(sts, identity, getattr(base_credentials, "method", None)),
+        method="assume-role",
+        time_fetcher=_clock,
+    )
     advisory, mandatory = _refresh_windows(identity.duration or 3600)
-    refreshable._advisory_refresh_timeout = advisory  # type: ignore[attr-defined]  # botocore's windows
+    # DeferredRefreshableCredentials takes no windows; these are the attributes RefreshableCredentials
+    # sets from its `advisory_timeout` and `mandatory_timeout` arguments.
+    refreshable._advisory_refresh_timeout = advisory  # type: ignore[attr-defined]
     refreshable._mandatory_refresh_timeout = mandatory  # type: ignore[attr-defined]
-    core = BotocoreSession()
+    core = _botocore_session(identity.profile)
     # How botocore itself installs assumed-role credentials on a session:
-    core._credentials = refreshable  # type: ignore[attr-defined]
-    session = boto3.session.Session(botocore_session=core, region_name=base.region_name)
-    _sessions[identity] = session
+    core._credentials = refreshable
+    session = _roles[identity] = boto3.session.Session(botocore_session=core, region_name=base.region_name)
     return session
 
 
@@ -140,7 +456,12 @@ def _config(options: Options) -> Any:
 
 
 def client_for(service: str, region: str | None, options: Options) -> Any:
-    """The process-wide client of a service in a region for the options' identity, built on first use."""
+    """The process-wide client of a service in a region for the options' identity, built on first use.
+
+    Raises:
+        CredentialsError: no base credentials could be found (nothing is remembered: the next call looks
+            again). Errors of AssumeRole and of a refresh are raised later, when a request is signed.
+    """
     identity = identity_for(options)
     timeouts = (options.connect_timeout, options.read_timeout, options.max_attempts, options.max_workers)
     key = (identity, service, region, timeouts)
@@ -151,7 +472,10 @@ def client_for(service: str, region: str | None, options: Options) -> Any:
         client = _clients.get(key)
         if client is None:
             _redact.install()
-            session = _session(identity, options)
+            if identity.role_arn is None:
+                session, _ = _resolve_base(identity)
+            else:
+                session = _role_session(identity, options, region)
             client = session.client(service, region_name=region, config=_config(options))  # type: ignore[call-overload]
             _clients[key] = client
     return client
@@ -162,11 +486,13 @@ def default_region(options: Options) -> str | None:
     if options.region:
         return options.region
     with _lock:
-        return _session(Identity(profile=os.environ.get("AWS_PROFILE") or None), options).region_name
+        return _base_session(identity_for(options)).region_name
 
 
 def reset() -> None:
     """Forget every session and client (tests; a process whose environment changed)."""
     with _lock:
-        _sessions.clear()
+        _bases.clear()
+        _base_credentials.clear()
+        _roles.clear()
         _clients.clear()
