@@ -103,7 +103,8 @@ def fetch_batch(client: SecretsManagerClient, targets: Sequence[SecretTarget]) -
             kwargs["NextToken"] = token
     except Exception as exc:  # noqa: BLE001 - mapped below, per id
         failure = failure_from_exception(exc)
-        if failure.code in _DENIED:
+        # Only a denial of the batch call itself falls back; a denied AssumeRole names another operation.
+        if failure.code in _DENIED and getattr(exc, "operation_name", None) == "BatchGetSecretValue":
             with _batch_denied_lock:
                 _batch_denied.add(id(client))
             return {target: fetch_one(client, target) for target in targets}
