@@ -76,3 +76,22 @@ class TestBatching:
         settings = cls()
         assert (settings.x, settings.y) == ("vx", "vy")  # type: ignore[attr-defined]
         assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetSecretValue": 2}
+
+    def test_batch_denial_is_forgotten_after_a_while(
+        self, monkeypatch: pytest.MonkeyPatch, sm: Any, aws_proxy: Any
+    ) -> None:
+        """A denied batch call is retried once DENIAL_MEMORY has passed, in case the policy now grants it."""
+        from pydantic_aws_settings.fetch import secretsmanager
+
+        sm.create_secret(Name="x", SecretString="vx")
+        monkeypatch.setenv("X", "secretsmanager:x")
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "0")
+        cls = create_model("Once", __base__=AWSBaseSettings, x=(str, ...))
+        aws_proxy.inject("BatchGetSecretValue", "AccessDeniedException", times=1)
+        cls()
+        cls()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetSecretValue": 2}
+        monkeypatch.setattr(secretsmanager, "DENIAL_MEMORY", 0.0)
+        aws_proxy.reset()
+        assert cls().x == "vx"  # type: ignore[attr-defined]
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1}

@@ -9,7 +9,13 @@ import pytest
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, Parameter, ResolutionError, SecretsManager
+from pydantic_aws_settings import (
+    AWSBaseSettings,
+    InvalidReferenceError,
+    Parameter,
+    ResolutionError,
+    SecretsManager,
+)
 
 ACCOUNT = "123456789012"
 
@@ -295,6 +301,21 @@ class TestMarkers:
         )
         assert cls().url == "default"  # type: ignore[attr-defined]
         assert aws_proxy.counts == {"GetParameters": 1}
+
+
+class TestMarkerErrors:
+    """A malformed marker fails when the class is defined, with the library's own error."""
+
+    @pytest.mark.parametrize("secret_id", ["prod/db#password", "prod/db?stage=X", ""])
+    def test_secrets_manager_marker_with_delimiters(self, secret_id: str) -> None:
+        """A secret id holding `#`, `?` or nothing is an InvalidReferenceError, not a plain ValueError."""
+        with pytest.raises(InvalidReferenceError):
+            SecretsManager(secret_id)
+
+    def test_parameter_marker_malformed(self) -> None:
+        """A parameter name with a space is an InvalidReferenceError naming the marker."""
+        with pytest.raises(InvalidReferenceError, match="marker"):
+            Parameter("/bad name")
 
 
 class TestFailures:

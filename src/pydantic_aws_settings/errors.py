@@ -12,8 +12,9 @@ ValueError
 ```
 
 botocore's two roots (`BotoCoreError`, `ClientError`) never escape a load: each is recorded as a
-`Failure` (with its AWS error code, or the kind of failure when AWS was not reached) and raised inside a
-`ResolutionError` with `raise ... from`.
+`Failure` (with its AWS error code, or the kind of failure when AWS was not reached), and the failures
+of a load are raised together in one `ResolutionError`. Since one error reports many failures, none of
+them is chained as its `__cause__`.
 
 No message built here contains a value fetched from AWS: only field names, variable names, references
 and error codes.
@@ -83,7 +84,8 @@ class ResolutionError(AWSSettingsError):
     """Every reference of one settings load that could not be resolved, reported together.
 
     Attributes:
-        failures: one `Failure` per field and reference, in the order of the settings' fields.
+        failures: one `Failure` per field and reference: malformed references first, then those that
+            could not be fetched or used.
         settings_name: the settings class that was being loaded.
     """
 

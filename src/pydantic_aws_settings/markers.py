@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic_aws_settings.errors import InvalidReferenceError
 from pydantic_aws_settings.references import (
     ParameterReference,
     Reference,
@@ -78,8 +79,10 @@ class SecretsManager:
         wanted = SecretReference(self.secret_id, self.key, self.stage, self.version, self.optional)
         ref = _checked(format_reference(wanted))
         if ref != wanted:
-            raise ValueError(
-                f"SecretsManager{(self.secret_id, self.key, self.stage, self.version)!r} is ambiguous"
+            raise InvalidReferenceError(
+                format_reference(wanted),
+                "the secret id holds '#' or '?': give the key, stage and version as arguments",
+                "SecretsManager marker",
             )
         object.__setattr__(self, "reference", ref)
 

@@ -9,6 +9,7 @@ GetSecretValue only), each id of that batch falls back to its own GetSecretValue
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, failure_from_exception
@@ -26,8 +27,11 @@ BATCH_SIZE = 20
 SecretTarget = tuple[str, str | None, str | None]
 
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied", "403"})
-# Clients whose BatchGetSecretValue was denied: later loads go straight to GetSecretValue.
-_batch_denied: set[int] = set()
+#: Seconds a denied BatchGetSecretValue is remembered: loads meanwhile go straight to GetSecretValue, and
+#: after it the batch call is tried again, in case the policy now grants it.
+DENIAL_MEMORY = 900.0
+# Clients whose BatchGetSecretValue was denied, with when (monotonic seconds).
+_batch_denied: dict[int, float] = {}
 _batch_denied_lock = threading.Lock()
 
 
@@ -83,7 +87,8 @@ def fetch_batch(client: SecretsManagerClient, targets: Sequence[SecretTarget]) -
     """Read up to 20 current secrets with BatchGetSecretValue, falling back to GetSecretValue when denied."""
     if len(targets) > BATCH_SIZE:
         raise ValueError(f"at most {BATCH_SIZE} secrets a batch")
-    if id(client) in _batch_denied:
+    denied_at = _batch_denied.get(id(client))
+    if denied_at is not None and time.monotonic() - denied_at < DENIAL_MEMORY:
         return {target: fetch_one(client, target) for target in targets}
     ids = [secret_id for secret_id, _, _ in targets]
     entries: list[dict[str, Any]] = []
@@ -106,7 +111,7 @@ def fetch_batch(client: SecretsManagerClient, targets: Sequence[SecretTarget]) -
         # Only a denial of the batch call itself falls back; a denied AssumeRole names another operation.
         if failure.code in _DENIED and getattr(exc, "operation_name", None) == "BatchGetSecretValue":
             with _batch_denied_lock:
-                _batch_denied.add(id(client))
+                _batch_denied[id(client)] = time.monotonic()
             return {target: fetch_one(client, target) for target in targets}
         return dict.fromkeys(targets, failure)
     outcomes: dict[SecretTarget, Outcome] = {}
