@@ -26,7 +26,7 @@ class TestOptions:
         assert resolve_options({"aws_cache_ttl": 30}, {"aws_cache_ttl": 20}, environ).cache_ttl == 30
 
     def test_empty_config_value_opts_out_of_an_environment_role(self) -> None:
-        """`aws_role_arn=""` in model_config means no role, whatever PYDANTIC_AWS_ROLE_ARN says; None defers."""
+        """`aws_role_arn=""` in model_config means no role, whatever the variable says; None defers."""
         environ = {"PYDANTIC_AWS_ROLE_ARN": ROLE}
         assert resolve_options({}, {"aws_role_arn": ""}, environ).role_arn is None
         assert resolve_options({}, {"aws_role_arn": None}, environ).role_arn == ROLE
