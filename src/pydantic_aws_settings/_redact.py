@@ -2,11 +2,13 @@
 
 At DEBUG, botocore logs every response body (`botocore.parsers`) and every request it sends
 (`botocore.endpoint`): Secrets Manager's `SecretString`, SSM's decrypted `Value`, STS's
-`SecretAccessKey` and `SessionToken`, a web identity token. Once the library builds its first client, a
-filter on those loggers replaces any such record's message with a redaction note. Records without
-those fields pass untouched, and the filter costs nothing unless DEBUG is on for botocore (a logger runs
-its filters only for records it is enabled for). It protects every botocore client of the process, not
-only the library's.
+`SecretAccessKey` and `SessionToken`, a web identity token. A request signed with temporary
+credentials (an assumed role) carries their session token in its `X-Amz-Security-Token` header, which
+`botocore.endpoint` logs with the request and `botocore.auth` in the canonical request. Once the
+library builds its first client, a filter on those loggers replaces any such record's message with a
+redaction note. Records without those fields pass untouched, and the filter costs nothing unless DEBUG is
+on for botocore (a logger runs its filters only for records it is enabled for). It protects every
+botocore client of the process, not only the library's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _MARKERS = (
     "SessionToken",
     "WebIdentityToken",
     "Token=",
+    "X-Amz-Security-Token",
+    "x-amz-security-token",
 )
 _LOGGERS = (
     "botocore.parsers",
