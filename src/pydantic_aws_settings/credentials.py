@@ -13,10 +13,10 @@ regional endpoint, signed with the default chain's credentials. The role is assu
 process per identity (role, external id, session name, duration, base credentials). Refresh follows
 botocore's two windows: inside the *advisory* window one thread refreshes while the others keep signing
 with the current credentials (a failed refresh is logged and ignored); inside the *mandatory* window every
-caller waits for the refresh, and a failure fails the request, so no request is signed with credentials
-about to expire. For the default hour the windows are botocore's (15 and 10 minutes); shorter sessions
-scale them (a quarter and a sixth of the duration), so that a 15-minute session is refreshed after about
-11 minutes instead of on every call.
+caller waits for the refresh, and a failure fails the request of every caller that waited for it (they do
+not each call STS again), so no request is signed with credentials about to expire. For the default hour
+the windows are botocore's (15 and 10 minutes); shorter sessions scale them (a quarter and a sixth of the
+duration), so that a 15-minute session is refreshed after about 11 minutes instead of on every call.
 
 When credentials cannot be obtained (the chain finds none, STS denies AssumeRole, a web identity token
 has expired, ...), the error raised inside botocore is a `CredentialsError`: it keeps AWS's error code
@@ -413,6 +413,38 @@ def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[
     return assume_role
 
 
+def _share_failed_refreshes(credentials: Any) -> None:
+    """Make callers that waited for a mandatory refresh that failed get its error instead of refreshing again.
+
+    botocore lets every caller blocked in the mandatory window refresh again, one after another, once the
+    refresh it waited for has failed: with STS down, the concurrent fetches of one load would each spend a
+    whole retry budget on AssumeRole in turn (that many times the requests and the time bound). Here a
+    caller that arrived while a refresh was running gets that refresh's error; a later caller tries again.
+    """
+    refresh: Callable[[], None] = credentials._refresh
+    protected_refresh: Callable[[bool], None] = credentials._protected_refresh
+    arrived = threading.local()  # per caller: how many refreshes had failed when it arrived
+    failed: list[Any] = [0, None]  # how many refreshes failed, the last one's error; under botocore's lock
+
+    def counted_refresh() -> None:
+        arrived.failures = failed[0]
+        refresh()
+
+    def shared_protected_refresh(is_mandatory: bool) -> None:  # botocore calls it with its lock held
+        count, error = failed
+        if is_mandatory and error is not None and getattr(arrived, "failures", count) != count:
+            raise CredentialsError(error.code, error.message, error.operation_name)
+        try:
+            protected_refresh(is_mandatory)
+        except CredentialsError as exc:
+            failed[:] = [count + 1, exc]
+            raise
+
+    # botocore's own methods, looked up on the instance by `get_frozen_credentials` and `_refresh`.
+    credentials._refresh = counted_refresh
+    credentials._protected_refresh = shared_protected_refresh
+
+
 def _role_session(identity: Identity, options: Options, region: str | None) -> boto3.session.Session:
     """The assumed-role session of an identity, built once; call with `_lock` held.
 
@@ -437,6 +469,7 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> b
     # sets from its `advisory_timeout` and `mandatory_timeout` arguments.
     refreshable._advisory_refresh_timeout = advisory  # type: ignore[attr-defined]
     refreshable._mandatory_refresh_timeout = mandatory  # type: ignore[attr-defined]
+    _share_failed_refreshes(refreshable)
     core = _botocore_session(identity.profile)
     # How botocore itself installs assumed-role credentials on a session:
     core._credentials = refreshable
