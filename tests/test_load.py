@@ -1,0 +1,312 @@
+"""Load: 64 threads load settings in a loop while the cache expires over and over and faults come and go.
+
+A driver thread moves the cache's clock past the TTL every tick (each tick is one expiry of every
+entry), rotates one secret now and then, and switches faults on and off: Secrets Manager throttled,
+5xx, hung (read timeouts); SSM 5xx, access denied, KMS unable to decrypt. After one warm-up load, a
+stale value exists for every reference, so no load may raise. The test checks that:
+
+- no exception escapes any load, and every load returns values that were current at some point;
+- no thread is stuck (every thread ends soon after the driver stops);
+- requests are bounded by single flight: never two fetches of one batch at once, and at most one
+  successful fetch of each batch per expiry (failed refreshes are retried by the next load, one at a time);
+- no value leaks into any log record (every logger at DEBUG, botocore's included), exception or repr.
+
+The numbers are printed (run with `-s` to see them) and recorded as properties of the test; the
+Reliability page quotes one run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest  # noqa: TC002 - the fixtures it types are pytest's own
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pydantic_aws_settings import AWSBaseSettings, resolver
+from pydantic_aws_settings.cache import ValueCache
+from pydantic_aws_settings.fetch import Fetched
+from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
+from pydantic_aws_settings.fetch import ssm as ssm_fetch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+THREADS = 64
+DURATION = 3.0  # seconds the threads load for
+TICK = 0.1  # seconds between two expiries of the whole cache
+PHASE = 2  # ticks a fault (or its absence) lasts
+JOIN_TIMEOUT = 15.0  # seconds a thread may take to finish its last load once the driver stops
+
+MARK = "CANARY-9e4b"  # every secret value holds it; no text the library produces may
+PASSWORD = f"{MARK}-db-password"
+SIGNING_KEY = f"{MARK}-signing-key"
+URL = "https://load.example.com"
+
+
+def api_key(version: int) -> str:
+    """The value of the rotated secret at a version."""
+    return f"{MARK}-api-key-v{version}"
+
+
+class Loaded(AWSBaseSettings):
+    """Two secrets (one BatchGetSecretValue) and two parameters (one GetParameters)."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_")
+    password: SecretStr
+    api_key: SecretStr
+    signing_key: SecretStr
+    url: str
+
+
+class Clock:
+    """The cache's clock, moved by the driver: each tick jumps past the TTL."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        """The current fake time."""
+        return self.now
+
+
+#: The faults the driver cycles through, each followed by a phase without one.
+FAULTS: list[tuple[str, Callable[[Any], None]]] = [
+    ("SM throttled", lambda p: p.inject("BatchGetSecretValue", "ThrottlingException")),
+    ("SSM 5xx", lambda p: p.inject("GetParameters", "InternalServerError", status=500)),
+    ("SM hung", lambda p: p.inject_hang("BatchGetSecretValue", 5.0)),
+    ("SSM access denied", lambda p: p.inject("GetParameters", "AccessDeniedException")),
+    ("SM 5xx", lambda p: p.inject("BatchGetSecretValue", "InternalServiceError", status=500)),
+    ("SSM KMS failure", lambda p: p.inject("GetParameters", "InvalidKeyId")),
+]
+
+
+@dataclass
+class Flights:
+    """Fetches of each batch as the library runs them: how many, how many at once, how many succeeded."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    started: Counter[str] = field(default_factory=Counter)
+    succeeded: Counter[str] = field(default_factory=Counter)
+    running: Counter[str] = field(default_factory=Counter)
+    most: Counter[str] = field(default_factory=Counter)
+
+    def wrap(self, name: str, fetch: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
+        """Count the calls of a batch fetch function."""
+
+        def counted(*args: Any) -> dict[Any, Any]:
+            with self.lock:
+                self.started[name] += 1
+                self.running[name] += 1
+                self.most[name] = max(self.most[name], self.running[name])
+            try:
+                outcomes = fetch(*args)
+            finally:
+                with self.lock:
+                    self.running[name] -= 1
+            if all(isinstance(outcome, Fetched) for outcome in outcomes.values()):
+                with self.lock:
+                    self.succeeded[name] += 1
+            return outcomes
+
+        return counted
+
+
+class LeakScan(logging.Handler):
+    """Formats every record (traceback included) and counts those that hold a value."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records = 0
+        self.leaks: list[str] = []
+        self.botocore = 0
+        self.stale = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count the record; keep its start when it holds a value."""
+        text = logging.Formatter("%(name)s %(message)s").format(record)
+        self.records += 1
+        self.botocore += record.name.startswith("botocore")
+        self.stale += record.name == "pydantic_aws_settings" and record.msg.startswith("serving a stale")
+        if MARK in text:
+            self.leaks.append(text[:200])
+
+
+@contextlib.contextmanager
+def scanning() -> Iterator[LeakScan]:
+    """Every logger at DEBUG into one LeakScan, for the duration of the block."""
+    handler = LeakScan()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+@dataclass
+class Results:
+    """What the loading threads saw."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    loads: int = 0
+    exceptions: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+    slowest: float = 0.0
+
+
+def _drive(aws_proxy: Any, sm: Any, clock: Clock) -> tuple[Results, int, list[str], list[str]]:
+    """Warm up, run the loading threads and the driver for DURATION; return what happened.
+
+    Returns:
+        The threads' results, the number of expiries, the faults switched on, the threads still alive.
+    """
+    first = Loaded()  # the warm-up: from here on a stale value exists for every reference
+    assert first.api_key.get_secret_value() == api_key(0)
+    versions = [api_key(0)]  # every value the rotated secret has had
+    results = Results()
+    stop = threading.Event()
+
+    def load_loop() -> None:
+        local_loads, slowest = 0, 0.0
+        try:
+            while not stop.is_set():
+                time.sleep(0)  # let the driver in: a service does other work between two loads
+                started = time.perf_counter()
+                try:
+                    settings = Loaded()
+                except Exception as exc:  # noqa: BLE001 - counted and shown: none may escape
+                    with results.lock:
+                        results.exceptions.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+                        if MARK in str(exc) + repr(exc):
+                            results.leaks.append(type(exc).__name__)
+                    continue
+                slowest = max(slowest, time.perf_counter() - started)
+                local_loads += 1
+                seen = (
+                    settings.password.get_secret_value(),
+                    settings.signing_key.get_secret_value(),
+                    settings.url,
+                )
+                if (
+                    seen != (PASSWORD, SIGNING_KEY, URL)
+                    or settings.api_key.get_secret_value() not in versions
+                ):
+                    with results.lock:
+                        results.wrong.append(repr(settings))
+                if local_loads % 200 == 1 and MARK in repr(settings) + str(settings):
+                    with results.lock:
+                        results.leaks.append("repr")
+        finally:
+            with results.lock:
+                results.loads += local_loads
+                results.slowest = max(results.slowest, slowest)
+
+    threads = [threading.Thread(target=load_loop, name=f"load-{i}", daemon=True) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    tick = expiries = 0
+    faults: list[str] = []
+    while time.perf_counter() - started < DURATION:
+        time.sleep(TICK)
+        tick += 1
+        clock.now += 301  # past the default TTL of 300 s: every entry expires
+        expiries += 1
+        if tick % PHASE:
+            continue
+        aws_proxy.clear_faults()  # also ends a hang in progress
+        phase = tick // PHASE
+        if phase % 2:
+            name, inject = FAULTS[(phase // 2) % len(FAULTS)]
+            inject(aws_proxy)
+            faults.append(name)
+        else:  # a rotation, which the next successful fetch must bring
+            versions.append(api_key(len(versions)))
+            sm.put_secret_value(SecretId="load/api", SecretString=versions[-1])
+    stop.set()
+    aws_proxy.clear_faults()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT)
+    return results, expiries, faults, [thread.name for thread in threads if thread.is_alive()]
+
+
+def test_load_with_expiries_and_faults(
+    sm: Any,
+    ssm: Any,
+    aws_proxy: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """64 threads, 3 s, an expiry every 0.1 s, a fault every other 0.2 s: no exception, bounded requests."""
+    sm.create_secret(Name="load/db", SecretString=f'{{"password": "{PASSWORD}"}}')
+    sm.create_secret(Name="load/api", SecretString=api_key(0))
+    ssm.put_parameter(Name="/load/signing", Value=SIGNING_KEY, Type="SecureString")
+    ssm.put_parameter(Name="/load/url", Value=URL, Type="String")
+    monkeypatch.setenv("APP_PASSWORD", "secretsmanager:load/db#password")
+    monkeypatch.setenv("APP_API_KEY", "secretsmanager:load/api")
+    monkeypatch.setenv("APP_SIGNING_KEY", "ssm:/load/signing")
+    monkeypatch.setenv("APP_URL", "ssm:/load/url")
+    # No retries (the fault matrix tests them): a fault fails the refresh at once, and a hung request after
+    # 0.25 s, so that the stale path is taken in every fault phase.
+    monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("PYDANTIC_AWS_READ_TIMEOUT", "0.25")
+    clock = Clock()
+    monkeypatch.setattr(resolver, "CACHE", ValueCache(timer=clock, rng=lambda: 0.0))
+    flights = Flights()
+    monkeypatch.setattr(sm_fetch, "fetch_batch", flights.wrap("BatchGetSecretValue", sm_fetch.fetch_batch))
+    monkeypatch.setattr(ssm_fetch, "fetch_names", flights.wrap("GetParameters", ssm_fetch.fetch_names))
+
+    # Scanned from the warm-up on (the seeding above is the test's own client, not the library's).
+    with scanning() as scan:
+        results, expiries, faults, stuck = _drive(aws_proxy, sm, clock)
+
+    requests = sum(aws_proxy.counts.values())
+    leaks = len(results.leaks) + len(scan.leaks)
+    stale = scan.stale
+    numbers = {
+        "threads": THREADS,
+        "seconds": DURATION,
+        "expiries": expiries,
+        "faults": len(faults),
+        "loads": results.loads,
+        "requests": requests,
+        "requests_by_operation": dict(aws_proxy.counts),
+        "flights": dict(flights.started),
+        "successful_flights": dict(flights.succeeded),
+        "most_flights_at_once": dict(flights.most),
+        "stale_values_served": stale,
+        "exceptions": len(results.exceptions),
+        "log_records": scan.records,
+        "leaks": leaks,
+        "slowest_load_s": round(results.slowest, 3),
+    }
+    print(f"\nload test: {numbers}")
+    for name, value in numbers.items():
+        record_property(name, value)
+
+    assert stuck == []
+    assert results.exceptions == []
+    assert results.wrong == []
+    assert leaks == 0, (results.leaks, scan.leaks)
+    assert scan.botocore > 0, "botocore's DEBUG records were scanned"
+    assert faults, "the driver switched faults on"
+    assert results.loads > THREADS  # every thread loaded, most of them many times
+    # Single flight: one fetch of a batch at a time, whatever 64 threads ask for.
+    assert flights.most == {"BatchGetSecretValue": 1, "GetParameters": 1}
+    # At most one successful fetch of each batch per expiry (and one for the warm-up).
+    for operation in ("BatchGetSecretValue", "GetParameters"):
+        assert 0 < flights.succeeded[operation] <= expiries + 1
+    # One request per flight (PYDANTIC_AWS_MAX_ATTEMPTS=1): requests are bounded by the flights.
+    assert requests == sum(flights.started.values())
+    assert stale > 0, "the stale path was taken"
