@@ -68,14 +68,48 @@ def page_id(page: Path) -> str:
     return str(page.relative_to(ROOT))
 
 
+SHARED_ACCOUNT_ROLE = "arn:aws:iam::111122223333:role/shared-secrets-reader"
+
+
 @pytest.fixture
-def docs_world(sm: Any, ssm: Any) -> None:
+def docs_world(sm: Any, ssm: Any, sts: Any, moto_server: Any) -> None:
     """The secrets and parameters the docs' examples name."""
     database = {"host": "db.internal", "port": 5432, "username": "app", "password": "docs-db-password"}
     sm.create_secret(Name="prod/db", SecretString=json.dumps(database))
     sm.create_secret(Name="prod/stripe", SecretString=json.dumps({"api_key": "sk_docs"}))
     ssm.put_parameter(Name="/prod/api/url", Value="https://api.example.com", Type="String")
     ssm.put_parameter(Name="/prod/app/allowed_hosts", Value="example.com,www.example.com", Type="StringList")
+    # A worker's configuration, read whole by the bulk import and migration examples.
+    worker = {"stripe_key": "sk_docs", "webhook_secret": "whsec_docs"}
+    sm.create_secret(Name="prod/worker", SecretString=json.dumps(worker))
+    queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"
+    ssm.put_parameter(Name="/prod/worker/queue_url", Value=queue_url, Type="String")
+    ssm.put_parameter(Name="/prod/worker/concurrency", Value="8", Type="String")
+    ssm.put_parameter(Name="/prod/worker/signing_key", Value="docs-signing-key", Type="SecureString")
+    limits = json.dumps({"max_items": 50, "beta": True})
+    ssm.put_parameter(Name="/prod/worker/limits", Value=limits, Type="String")
+    # A secret of another account, read through an assumed role by the cross-account how-to.
+    keys = sts.assume_role(RoleArn=SHARED_ACCOUNT_ROLE, RoleSessionName="docs-seed")["Credentials"]
+    shared = _seeding_session().client(
+        "secretsmanager",
+        endpoint_url=moto_server.url,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+    shared.create_secret(Name="shared/payments", SecretString=json.dumps({"api_key": "sk_shared"}))
+
+
+_SEEDING_SESSIONS: list[Any] = []
+
+
+def _seeding_session() -> Any:
+    """One boto3 session per worker for the other account's client (a new session loads its models again)."""
+    if not _SEEDING_SESSIONS:
+        import boto3
+
+        _SEEDING_SESSIONS.append(boto3.session.Session(region_name="us-east-1"))
+    return _SEEDING_SESSIONS[0]
 
 
 class TestDocs:
