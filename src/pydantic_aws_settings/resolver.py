@@ -10,7 +10,7 @@ concurrent wave on a bounded thread pool.
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic_aws_settings import credentials
@@ -77,30 +77,42 @@ def _requests(group: list[Target], options: Options) -> Iterable[Callable[[], di
 
 
 def _fetch(targets: list[Target], options: Options) -> dict[Target, Outcome]:
-    """Fetch targets that the cache did not have: one concurrent wave of batched requests."""
+    """Fetch targets that the cache did not have: one concurrent wave of batched requests.
+
+    Each group's requests are submitted as soon as its client exists, so that building the next
+    service's client overlaps the first group's round trips instead of delaying them.
+    """
     groups: dict[tuple[Any, ...], list[Target]] = defaultdict(list)
     for target in targets:
         groups[(target.identity, target.region, target.service)].append(target)
     outcomes: dict[Target, Outcome] = {}
-    jobs: list[tuple[list[Target], Callable[[], dict[Any, Outcome]]]] = []
-    for group in groups.values():
-        try:
-            jobs.extend((group, request) for request in _requests(group, options))
-        except Exception as exc:  # noqa: BLE001 - no client (no region, bad config): the group's failure
-            failure = failure_from_exception(exc)
-            outcomes.update(dict.fromkeys(group, failure))
 
-    def run(job: tuple[list[Target], Callable[[], dict[Any, Outcome]]]) -> dict[Target, Outcome]:
-        group, request = job
+    def run(group: list[Target], request: Callable[[], dict[Any, Outcome]]) -> dict[Target, Outcome]:
         by_key = request()
         return {t: by_key[t.key] for t in group if t.key in by_key}
 
-    if len(jobs) == 1:
-        outcomes.update(run(jobs[0]))
-    elif jobs:
-        with ThreadPoolExecutor(max_workers=min(len(jobs), options.max_workers)) as pool:
-            for result in pool.map(run, jobs):
-                outcomes.update(result)
+    def planned(group: list[Target]) -> list[Callable[[], dict[Any, Outcome]]]:
+        try:
+            return list(_requests(group, options))
+        except Exception as exc:  # noqa: BLE001 - no client (no region, bad config): the group's failure
+            outcomes.update(dict.fromkeys(group, failure_from_exception(exc)))
+            return []
+
+    # Lazy: each group's client is built only when the loop below reaches it.
+    plans = ((group, planned(group)) for group in groups.values())
+    first_group, first_requests = next(plans, ([], []))
+    if len(groups) == 1 and len(first_requests) <= 1:  # one request at most: no thread at all
+        for request in first_requests:
+            outcomes.update(run(first_group, request))
+    else:
+        with ThreadPoolExecutor(max_workers=options.max_workers) as pool:
+            futures: list[Future[dict[Target, Outcome]]] = [
+                pool.submit(run, first_group, request) for request in first_requests
+            ]
+            for group, requests in plans:
+                futures.extend(pool.submit(run, group, request) for request in requests)
+            for future in futures:
+                outcomes.update(future.result())
     missing = FetchFailure("InternalError", "no request answered for this reference")
     return {t: outcomes.get(t, missing) for t in targets}
 
