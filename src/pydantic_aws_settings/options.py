@@ -8,8 +8,7 @@ environment variable. The merge happens once per source and yields a frozen `Opt
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_settings import SettingsConfigDict
 
@@ -41,8 +40,7 @@ class AWSSettingsConfigDict(SettingsConfigDict, total=False):
     aws_max_workers: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     """The merged library options of one source; see the options reference for each one's meaning."""
 
     region: str | None = None
@@ -59,8 +57,7 @@ class Options:
     max_workers: int = 10
 
 
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
+class OptionSpec(NamedTuple):
     """One option: its attribute on `Options`, its environment variable and its parser."""
 
     attribute: str
@@ -150,5 +147,5 @@ def resolve_options(
         region = environ.get("AWS_REGION", "").strip()
         if region:
             values["region"] = region
-    known = {f.name for f in fields(Options)}
+    known = set(Options._fields)
     return Options(**{k: v for k, v in values.items() if k in known})

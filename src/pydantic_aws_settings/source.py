@@ -29,7 +29,7 @@ import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from pydantic._internal._utils import deep_update
 from pydantic.fields import FieldInfo
@@ -73,8 +73,7 @@ __all__ = [
 OriginKind = Literal["env", "dotenv", "secrets", "import", "declared", "source"]
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a field's value came from in the last load of a source (for `check` and debugging).
 
     Attributes:
@@ -131,8 +130,7 @@ def recording_origins() -> Iterator[dict[str, Origin]]:
         yield report.origins
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedReference:
+class PlannedReference(NamedTuple):
     """A reference a load would fetch: for which field, from where, as written and as parsed."""
 
     field: str
@@ -141,7 +139,7 @@ class PlannedReference:
     reference: Reference
 
 
-@dataclass(slots=True)
+@dataclass
 class _Plan:
     """The I/O-free first half of a load."""
 
@@ -153,7 +151,7 @@ class _Plan:
     markers: _MappingSource | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class _Use:
     """One reference that feeds (part of) a field from one place, and where its resolved value goes."""
 

@@ -6,8 +6,7 @@ Each module knows one service's API and nothing else: no pydantic, no cache, no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = ["FetchFailure", "Fetched", "Outcome", "ValueKind", "failure_from_exception"]
 
@@ -26,8 +25,7 @@ NOT_FOUND_CODES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
+class Fetched(NamedTuple):
     """A value as AWS returned it.
 
     Attributes:
@@ -37,7 +35,7 @@ class Fetched:
         version: the secret's VersionId or the parameter's Version, to tell a rotation from a re-read.
     """
 
-    data: str | bytes | dict[str, Fetched] = field(repr=False)
+    data: str | bytes | dict[str, Fetched]
     kind: ValueKind
     version: str | None = None
 
@@ -52,8 +50,7 @@ class Fetched:
         return f"Fetched(kind={self.kind!r}, version={self.version!r}, data=<hidden>)"
 
 
-@dataclass(frozen=True, slots=True)
-class FetchFailure:
+class FetchFailure(NamedTuple):
     """Why one reference could not be fetched: an AWS error code, or the kind of failure.
 
     Attributes:
