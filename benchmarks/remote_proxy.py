@@ -1,0 +1,136 @@
+"""The tests' counting, latency-injecting proxy (AWSProxy), run in a process of its own.
+
+In the benchmark's own process the proxy's threads would take the GIL from the loader being measured:
+every request's forwarding, reading and writing would count against the loader, and more so against a
+loader whose requests are concurrent. AWS does its work elsewhere, so the proxy does too.
+
+`python benchmarks/remote_proxy.py UPSTREAM` serves the proxy and a small control endpoint on loopback and
+prints both URLs on one line. `RemoteProxy` starts it and drives it: `prepare(latency)` clears the counts
+and sets the delay before a load, `stats()` reads the counts and the peak of requests in flight after it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+HERE = Path(__file__).resolve().parent
+
+
+class RemoteProxy:
+    """An AWSProxy in a child process, in front of `upstream`.
+
+    Attributes:
+        url: the proxy's URL, for AWS_ENDPOINT_URL.
+        counts: requests per operation since the last `prepare`, as of the last `stats`.
+        max_in_flight: the most requests in flight at once since the last `prepare`, as of `stats`.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.url = ""
+        self._control = ""
+        self._process: subprocess.Popen[str] | None = None
+        self.counts: Counter[str] = Counter()
+        self.max_in_flight = 0
+
+    def __enter__(self) -> RemoteProxy:
+        self._process = subprocess.Popen(
+            [sys.executable, str(HERE / "remote_proxy.py"), self.upstream],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        self.url, self._control = self._process.stdout.readline().split()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            assert process.stdin is not None
+            process.stdin.close()  # the child stops when its stdin closes
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self._control}{path}", data=data)  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+
+    def prepare(self, latency: float) -> None:
+        """Clear counts and the peak; delay every request by `latency` seconds from now on."""
+        self._call("/prepare", {"latency": latency})
+        self.counts = Counter()
+        self.max_in_flight = 0
+
+    def stats(self) -> None:
+        """Read the counts and the peak since `prepare` into this object."""
+        answer = self._call("/stats")
+        self.counts = Counter(answer["counts"])
+        self.max_in_flight = int(answer["max_in_flight"])
+
+
+def _serve(upstream: str) -> None:
+    """The child: the proxy, and a control server for it, until stdin closes."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from support.proxy import AWSProxy
+
+    proxy = AWSProxy(upstream).start()
+
+    class Control(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+        def _answer(self, body: dict[str, Any]) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            """/stats: counts and peak."""
+            self._answer({"counts": dict(proxy.counts), "max_in_flight": proxy.max_in_flight})
+
+        def do_POST(self) -> None:
+            """/prepare: reset, then set the latency."""
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            proxy.reset()
+            proxy.latency = float(body.get("latency", 0.0))
+            self._answer({})
+
+    control = ThreadingHTTPServer(("127.0.0.1", 0), Control)
+    control.daemon_threads = True
+    import threading
+
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    print(proxy.url, f"http://127.0.0.1:{control.server_address[1]}", flush=True)
+    sys.stdin.read()  # until the parent closes it
+    control.shutdown()
+    proxy.stop()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
