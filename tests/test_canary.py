@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, ResolutionError
 from pydantic_aws_settings.resolver import CACHE
+from support.logs import all_records_to
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,16 +51,8 @@ class Everything(logging.Handler):
 @pytest.fixture
 def debug_logs() -> Iterator[Everything]:
     """Every logger at DEBUG (botocore included) into one collecting handler."""
-    handler = Everything()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with all_records_to(Everything()) as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from pydantic_settings import SettingsConfigDict
 from pydantic_aws_settings import AWSBaseSettings, ResolutionError, credentials, resolver
 from pydantic_aws_settings._loopback import free_port
 from pydantic_aws_settings.cache import ValueCache
+from support.logs import all_records_to
 from support.proxy import AWSProxy
 
 if TYPE_CHECKING:
@@ -257,15 +258,8 @@ def leaks(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[Leak
         return status, headers, payload
 
     monkeypatch.setattr(aws_proxy, "_forward", forward_and_learn)
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(watch)
-    root.setLevel(logging.DEBUG)
-    try:
+    with all_records_to(watch):
         yield watch
-    finally:
-        root.removeHandler(watch)
-        root.setLevel(old_level)
 
 
 def _use_role(row: Fault, monkeypatch: pytest.MonkeyPatch) -> RoleClock | None:

@@ -34,6 +34,7 @@ from pydantic_aws_settings.cache import ValueCache
 from pydantic_aws_settings.fetch import Fetched
 from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
 from pydantic_aws_settings.fetch import ssm as ssm_fetch
+from support.logs import all_records_to
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -141,16 +142,8 @@ class LeakScan(logging.Handler):
 @contextlib.contextmanager
 def scanning() -> Iterator[LeakScan]:
     """Every logger at DEBUG into one LeakScan, for the duration of the block."""
-    handler = LeakScan()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with all_records_to(LeakScan()) as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
 
 
 @dataclass
