@@ -685,7 +685,7 @@ class TestCredentialErrors:
         assert f"AccessDenied: STS denied AssumeRole on role {ROLE}" in message
         assert "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)" in message
         assert "trust policy" in message
-        assert "PYDANTIC_AWS_EXTERNAL_ID" in message
+        assert "PYDANTIC_AWS_EXTERNAL_ID or aws_external_id" in message  # either way of setting it
         assert CANARY_SECRET_KEY not in message
         assert aws_proxy.counts == {"AssumeRole": 1}
 

@@ -275,9 +275,9 @@ def _role_failed(identity: Identity, method: str | None, exc: BaseException) -> 
     detail = f" ({message})" if message else ""
     if code in ("AccessDenied", "AccessDeniedException", "403"):
         external = (
-            "with the external id of PYDANTIC_AWS_EXTERNAL_ID"
+            "with the configured external id (PYDANTIC_AWS_EXTERNAL_ID or aws_external_id)"
             if identity.external_id
-            else "(if it requires an external id, set PYDANTIC_AWS_EXTERNAL_ID)"
+            else "(if it requires an external id, set PYDANTIC_AWS_EXTERNAL_ID or aws_external_id)"
         )
         text = (
             f"STS denied AssumeRole on role {role} to the credentials from {base}{detail}. Allow "
@@ -291,9 +291,10 @@ def _role_failed(identity: Identity, method: str | None, exc: BaseException) -> 
         )
     elif code == "ValidationError":
         text = (
-            f"STS refused to assume role {role}{detail}. Check PYDANTIC_AWS_ROLE_DURATION "
-            f"({identity.duration} s) against the role's maximum session duration (at most 3600 s when the "
-            "base credentials are themselves an assumed role), the session name and the external id."
+            f"STS refused to assume role {role}{detail}. Check the role duration ({identity.duration} s, "
+            "PYDANTIC_AWS_ROLE_DURATION or aws_role_duration) against the role's maximum session duration "
+            "(at most 3600 s when the base credentials are themselves an assumed role), the session name "
+            "and the external id."
         )
     elif code in _CONNECTION_FAILURES:
         text = (
