@@ -154,3 +154,33 @@ class TestSettingsDebugDump:
         assert type(settings.imported) is str
         assert settings.blob == CANARY.encode()
         assert settings.database.password.get_secret_value() == CANARY
+
+
+class TestInternalReprs:
+    """A load's internal records never show a value in their repr (tracebacks may print locals)."""
+
+    def test_plan_repr_after_a_load(
+        self, canaries: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    ) -> None:
+        """After a load wrote resolved values into them, the plan's layers and uses show no value."""
+        from pydantic_aws_settings.source import AWSSettingsSource
+
+        (tmp_path / "APP_FROM_DIR").write_text(CANARY)  # the prefix applies to secret files too
+        kept: list[Any] = []
+        plan = AWSSettingsSource._plan
+
+        def keeping(source: AWSSettingsSource) -> Any:
+            kept.append(plan(source))
+            return kept[-1]
+
+        monkeypatch.setattr(AWSSettingsSource, "_plan", keeping)
+
+        class Planned(AWSBaseSettings):
+            model_config = SettingsConfigDict(env_prefix="APP_", secrets_dir=tmp_path)
+            token: SecretStr
+            from_dir: SecretStr
+
+        monkeypatch.setenv("APP_TOKEN", "secretsmanager:c/plain")
+        assert Planned().token.get_secret_value() == CANARY
+        assert kept
+        assert CANARY not in repr(kept[-1])

@@ -141,10 +141,16 @@ class PlannedReference(NamedTuple):
 
 @dataclass
 class _Plan:
-    """The I/O-free first half of a load."""
+    """The I/O-free first half of a load.
 
-    layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = field(default_factory=list)
-    static: dict[int, dict[str, Any]] = field(default_factory=dict)
+    `layers` and `static` end up holding resolved values (the mappings a load writes them into, and what
+    other sources returned): they stay out of the repr, which a traceback may print.
+    """
+
+    layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = field(
+        default_factory=list, repr=False
+    )
+    static: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     uses: list[_Use] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     imports: list[tuple[str, Reference]] = field(default_factory=list)
