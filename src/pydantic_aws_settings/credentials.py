@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.options import Options
 
-__all__ = ["CredentialsError", "Identity", "client_for", "default_region", "identity_for", "reset"]
+__all__ = ["CredentialsError", "Identity", "client_for", "identity_for", "reset"]
 
 _lock = threading.Lock()
 #: Base sessions (boto3's default chain) and their resolved credentials, by (profile, base fingerprint).
@@ -513,14 +513,6 @@ def client_for(service: str, region: str | None, options: Options) -> Any:
             client = session.client(service, region_name=region, config=_config(options))  # type: ignore[call-overload]
             _clients[key] = client
     return client
-
-
-def default_region(options: Options) -> str | None:
-    """The region a reference without one uses: the option, `AWS_REGION`, then boto3's own chain."""
-    if options.region:
-        return options.region
-    with _lock:
-        return _base_session(identity_for(options)).region_name
 
 
 def reset() -> None:
