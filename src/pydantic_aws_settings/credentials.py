@@ -1,7 +1,11 @@
-"""boto3 sessions and clients for the fetchers: the default chain, or an assumed role that refreshes itself.
+"""botocore sessions and clients for fetching: the default chain, or an assumed role that refreshes itself.
 
 The only module that touches botocore internals. Sessions and clients are built once per process and
-reused by every load and thread (boto3 clients are thread-safe; sessions are built under a lock).
+reused by every load and thread (botocore clients are thread-safe; sessions are built under a lock).
+The clients are botocore's own, built without boto3's session layer: boto3 is a wrapper around the same
+clients, and importing and setting it up would add tens of milliseconds to a cold start for nothing the
+fetchers use. A role's session shares the base session's data loader and endpoint resolver, so that the
+service models and endpoint data are read and parsed once per process, not once per session.
 
 Without a role, a session is boto3's default chain, unchanged: environment keys, a shared-config
 profile, web identity, container credentials, the EC2 instance metadata service. Its credentials are
@@ -38,7 +42,7 @@ from pydantic_aws_settings import _redact
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import boto3
+    from botocore.session import Session
 
     from pydantic_aws_settings.options import Options
 
@@ -46,10 +50,10 @@ __all__ = ["CredentialsError", "Identity", "client_for", "identity_for", "reset"
 
 _lock = threading.Lock()
 #: Base sessions (boto3's default chain) and their resolved credentials, by (profile, base fingerprint).
-_bases: dict[tuple[str | None, str], boto3.session.Session] = {}
+_bases: dict[tuple[str | None, str], Session] = {}
 _base_credentials: dict[tuple[str | None, str], Any] = {}
 #: Assumed-role sessions, by identity.
-_roles: dict[Identity, boto3.session.Session] = {}
+_roles: dict[Identity, Session] = {}
 _clients: dict[tuple[Identity, str, str | None, tuple[Any, ...]], Any] = {}
 
 #: The credential providers of botocore's default chain, by their `method`, as a user knows them.
@@ -338,28 +342,44 @@ def _explain_refreshes(credentials: Any, identity: Identity) -> None:
 # -- sessions -----------------------------------------------------------------------------------------
 
 
-def _botocore_session(profile: str | None) -> Any:
-    """A new botocore session of a profile whose STS clients use the regional endpoint."""
+def _botocore_session(profile: str | None, shared: Session | None = None) -> Session:
+    """A new botocore session of a profile whose STS clients use the regional endpoint.
+
+    With `shared`, the new session reuses its data loader and endpoint resolver (what botocore reads
+    from its JSON data files: service models, endpoint rules, partitions), which depend on neither the
+    credentials nor the profile, only on the data path (`AWS_DATA_PATH`, a profile's `data_path`).
+    """
     import botocore.session
 
     core = botocore.session.Session(profile=profile)
     # STS at the regional endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS or the profile says.
     core.set_config_variable("sts_regional_endpoints", "regional")
+    if shared is not None and core.get_config_variable("data_path") == shared.get_config_variable(
+        "data_path"
+    ):
+        core.register_component("data_loader", shared.get_component("data_loader"))
+        # botocore keeps the endpoint resolver among its internal components; sharing it is what saves
+        # parsing endpoints.json (over a megabyte) a second time.
+        resolver = shared._get_internal_component("endpoint_resolver")  # type: ignore[attr-defined]
+        core._internal_components.register_component("endpoint_resolver", resolver)  # type: ignore[attr-defined]
     return core
 
 
-def _base_session(identity: Identity) -> boto3.session.Session:
+def _base_session(identity: Identity) -> Session:
     """The default chain's session of an identity, built once; call with `_lock` held."""
     key = (identity.profile, identity.base)
     session = _bases.get(key)
     if session is None:
-        import boto3
-
-        session = _bases[key] = boto3.session.Session(botocore_session=_botocore_session(identity.profile))
+        session = _bases[key] = _botocore_session(identity.profile, _any_session())
     return session
 
 
-def _resolve_base(identity: Identity) -> tuple[boto3.session.Session, Any]:
+def _any_session() -> Session | None:
+    """A session already built, whose data loader and endpoint resolver a new one can share."""
+    return next(iter(_bases.values()), None)
+
+
+def _resolve_base(identity: Identity) -> tuple[Session, Any]:
     """The base session and its credentials, resolved once; call with `_lock` held.
 
     Raises:
@@ -381,9 +401,9 @@ def _resolve_base(identity: Identity) -> tuple[boto3.session.Session, Any]:
     return session, credentials
 
 
-def _sts_client(session: boto3.session.Session, region: str | None, options: Options) -> Any:
+def _sts_client(session: Session, region: str | None, options: Options) -> Any:
     """An STS client of a base session, at the regional endpoint of `region`."""
-    return session.client("sts", region_name=region, config=_config(options))
+    return session.create_client("sts", region_name=region, config=_config(options))
 
 
 def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[], dict[str, str]]:
@@ -446,7 +466,7 @@ def _share_failed_refreshes(credentials: Any) -> None:
     credentials._protected_refresh = shared_protected_refresh
 
 
-def _role_session(identity: Identity, options: Options, region: str | None) -> boto3.session.Session:
+def _role_session(identity: Identity, options: Options, region: str | None) -> Session:
     """The assumed-role session of an identity, built once; call with `_lock` held.
 
     Building it calls no AWS API: the role is assumed when its first request is signed.
@@ -454,12 +474,12 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> b
     session = _roles.get(identity)
     if session is not None:
         return session
-    import boto3
     from botocore.credentials import DeferredRefreshableCredentials
 
     base, base_credentials = _resolve_base(identity)
+    base_region: str | None = base.get_config_variable("region")
     # The option's region, then boto3's chain, then the region of the first reference fetched.
-    sts = _sts_client(base, options.region or base.region_name or region, options)
+    sts = _sts_client(base, options.region or base_region or region, options)
     refreshable = DeferredRefreshableCredentials(
         refresh_using=_assume_role(sts, identity, getattr(base_credentials, "method", None)),
         method="assume-role",
@@ -471,10 +491,11 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> b
     refreshable._advisory_refresh_timeout = advisory  # type: ignore[attr-defined]
     refreshable._mandatory_refresh_timeout = mandatory  # type: ignore[attr-defined]
     _share_failed_refreshes(refreshable)
-    core = _botocore_session(identity.profile)
+    session = _roles[identity] = _botocore_session(identity.profile, base)
+    if base_region:
+        session.set_config_variable("region", base_region)
     # How botocore itself installs assumed-role credentials on a session:
-    core._credentials = refreshable
-    session = _roles[identity] = boto3.session.Session(botocore_session=core, region_name=base.region_name)
+    session._credentials = refreshable  # type: ignore[attr-defined]
     return session
 
 
@@ -510,7 +531,7 @@ def client_for(service: str, region: str | None, options: Options) -> Any:
                 session, _ = _resolve_base(identity)
             else:
                 session = _role_session(identity, options, region)
-            client = session.client(service, region_name=region, config=_config(options))  # type: ignore[call-overload]
+            client = session.create_client(service, region_name=region, config=_config(options))
             _clients[key] = client
     return client
 
