@@ -10,6 +10,7 @@ import pytest
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     JsonConfigSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -164,6 +165,32 @@ class TestParity:
             }
             loaded.append(type("Custom", (base,), namespace)().model_dump())
         assert loaded[0] == loaded[1] == {"level": "from-json", "port": 2}
+
+    def test_a_subclassed_env_source_is_called_even_without_variables(self) -> None:
+        """Only pydantic-settings' own env and dotenv sources are skipped when they have no variables.
+
+        A dotenv source without a file gives nothing, so a load does not call it; a subclass may compute
+        values of its own, and is called as pydantic-settings would call it.
+        """
+
+        class Computed(DotEnvSettingsSource):
+            def __call__(self) -> dict[str, Any]:
+                return {"level": "computed"}
+
+        def sources(
+            cls: type[BaseSettings],
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            computed = Computed(settings_cls)
+            assert not computed.env_vars  # no env file: the case a plain dotenv source is skipped in
+            return (init_settings, AWSSettingsSource(settings_cls, env_settings, computed))
+
+        namespace = {"__annotations__": {"level": str}, "settings_customise_sources": classmethod(sources)}
+        assert type("Custom", (AWSBaseSettings,), namespace)().model_dump() == {"level": "computed"}
 
     def test_validation_error_hides_input_by_default(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """The one intended difference: AWSBaseSettings hides inputs in validation errors."""

@@ -251,6 +251,8 @@ _ENV_NAMES: weakref.WeakKeyDictionary[type, dict[tuple[Any, ...], list[tuple[str
 
 
 _MARKED: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+#: pydantic-settings' own variable sources, whose result from no variables is known to be empty.
+_PLAIN_ENV_SOURCES = (EnvSettingsSource, DotEnvSettingsSource)
 
 
 def _has_markers(settings_cls: type[BaseSettings]) -> bool:
@@ -433,6 +435,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
     ) -> dict[str, Any]:
         """Note the references among the variables that feed a field; return the mapping to substitute."""
         env_vars: dict[str, Any] = dict(source.env_vars)
+        if not env_vars:  # a dotenv source without a file: nothing to scan
+            return env_vars
         kind = self._kind_of(source)
         delimiter = source.env_nested_delimiter
         for name, info, env_names in _field_env_names(self.settings_cls, source):
@@ -664,6 +668,11 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                 results.append(("source", source, static[id(source)]))
                 continue
             assert isinstance(source, EnvSettingsSource)  # noqa: S101 - layers pair env sources with mappings
+            if not env_vars and type(source) in _PLAIN_ENV_SOURCES:
+                # pydantic-settings' own sources give nothing from no variables, but would still look
+                # every field up in them (a dotenv source without a file: a third of a warm load).
+                results.append((self._kind_of(source), source, {}))
+                continue
             original = source.env_vars
             source.env_vars = env_vars
             try:
