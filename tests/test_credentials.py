@@ -600,6 +600,126 @@ class TestRefreshBeforeExpiry:
         assert all(i.expiration > now for i in container.issued)
 
 
+class TwoServices(AWSBaseSettings):
+    """A secret and a parameter: two clients to build, two groups of requests in one load."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_")
+
+    secret: str
+    flag: str
+
+
+@pytest.fixture
+def two_services(role_env: None, ssm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TwoServices reads a secret and a parameter as ROLE."""
+    ssm.put_parameter(Name="/app/flag", Value="on", Type="String")
+    monkeypatch.setenv("APP_FLAG", "ssm:/app/flag")
+
+
+def _while_building(monkeypatch: pytest.MonkeyPatch, wait: Callable[[str], None]) -> None:
+    """Call `wait(service)` whenever a client of a fetched service is being built (STS's are not)."""
+    import botocore.session
+
+    create_client = botocore.session.Session.create_client
+
+    def slow_create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        if service_name != "sts":
+            wait(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
+
+
+@pytest.mark.usefixtures("two_services")
+class TestAssumeRoleAhead:
+    """A role's first AssumeRole travels while the clients are built, and is still sent exactly once."""
+
+    def test_assume_role_is_sent_while_the_clients_are_built(
+        self, monkeypatch: pytest.MonkeyPatch, aws_proxy: AWSProxy, signatures: Signatures
+    ) -> None:
+        """Each fetch client waits, while it is built, to see AssumeRole arrive: it does without a fetch."""
+        seen: list[tuple[str, int]] = []
+
+        def wait(service: str) -> None:
+            arrived = threading.Event()
+            for _ in range(500):  # 5 s at most; AssumeRole arrives in milliseconds
+                if aws_proxy.counts["AssumeRole"]:
+                    arrived.set()
+                    break
+                arrived.wait(0.01)
+            seen.append((service, aws_proxy.counts["AssumeRole"]))
+
+        _while_building(monkeypatch, wait)
+        settings = TwoServices()
+        assert (settings.secret, settings.flag) == (SECRET, "on")
+        assert sorted(seen) == [("secretsmanager", 1), ("ssm", 1)]
+        assert aws_proxy.counts == {"AssumeRole": 1, "BatchGetSecretValue": 1, "GetParameters": 1}
+        (role_key,) = signatures.role_keys()
+        assert signatures.keys("BatchGetSecretValue") == signatures.keys("GetParameters") == [role_key]
+
+    def test_its_failure_fails_the_whole_load_once(
+        self, monkeypatch: pytest.MonkeyPatch, aws_proxy: AWSProxy
+    ) -> None:
+        """The second client is built after the first fetch took the error: it shares it, no second call."""
+        monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
+        aws_proxy.inject("AssumeRole", code="AccessDenied", status=403, message="not authorized")
+        failed = threading.Event()
+        prefetched_call = creds._Prefetched.__call__
+
+        def call_and_signal(self: Any) -> dict[str, str]:
+            try:
+                return prefetched_call(self)
+            finally:
+                failed.set()
+
+        monkeypatch.setattr(creds._Prefetched, "__call__", call_and_signal)
+        built: list[str] = []
+
+        def wait(service: str) -> None:
+            if built:  # the second client: once the first group's request has taken the error
+                assert failed.wait(5)
+            built.append(service)
+
+        _while_building(monkeypatch, wait)
+        with pytest.raises(ResolutionError) as caught:
+            TwoServices()
+        assert {f.field: f.code for f in caught.value.failures} == {
+            "secret": "AccessDenied",
+            "flag": "AccessDenied",
+        }
+        assert aws_proxy.counts == {"AssumeRole": 1}
+
+        aws_proxy.clear_faults()  # the next load tries again, and succeeds
+        assert TwoServices().flag == "on"
+        assert aws_proxy.counts == {"AssumeRole": 2, "BatchGetSecretValue": 1, "GetParameters": 1}
+
+    def test_a_result_nobody_took_in_time_is_dropped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A prefetched result (or error) older than PREFETCH_VALID is not used: the refresh calls again."""
+        now = [1000.0]
+        monkeypatch.setattr(creds, "_monotonic", lambda: now[0])
+        calls: list[int] = []
+
+        def assume() -> dict[str, str]:
+            calls.append(len(calls))
+            if len(calls) == 1:
+                raise creds.CredentialsError("AccessDenied", "the first call fails")
+            return {"access_key": f"key-{len(calls)}"}
+
+        late = creds._Prefetched(assume)
+        while late._done_at is None:  # the thread ends in microseconds
+            threading.Event().wait(0.001)
+        now[0] += creds.PREFETCH_VALID
+        assert late() == {"access_key": "key-2"}  # the stale error was dropped, STS asked again
+        assert late() == {"access_key": "key-3"}  # and every later refresh asks STS itself
+
+        calls.clear()
+        timely = creds._Prefetched(assume)
+        with pytest.raises(creds.CredentialsError, match="the first call fails"):
+            timely()  # waits for the call in flight, and gets its error
+        assert timely() == {"access_key": "key-2"}
+        assert calls == [0, 1]
+
+
 @pytest.mark.usefixtures("role_env")
 class TestFailedRefresh:
     """A failed refresh is harmless in the advisory window and a clear error in the mandatory one."""

@@ -14,11 +14,13 @@ resolved once per session (botocore keeps them, and refreshes the temporary ones
 With a role (`PYDANTIC_AWS_ROLE_ARN`, or `aws_role_arn` in `model_config` or as a keyword), the session's
 credentials are botocore's `DeferredRefreshableCredentials` whose refresh calls STS AssumeRole, at the
 regional endpoint, signed with the default chain's credentials. The role is assumed on first use, once per
-process per identity (role, external id, session name, duration, base credentials). Refresh follows
+process per identity (role, external id, session name, duration, base credentials): the AssumeRole leaves
+as soon as the session is built, and travels while the clients are built. Refresh follows
 botocore's two windows: inside the *advisory* window one thread refreshes while the others keep signing
 with the current credentials (a failed refresh is logged and ignored); inside the *mandatory* window every
-caller waits for the refresh, and a failure fails the request of every caller that waited for it (they do
-not each call STS again), so no request is signed with credentials about to expire. For the default hour
+caller waits for the refresh, and a failure fails the request of every caller that waited for it or
+belongs to the same load (they do not each call STS again), so no request is signed with credentials about
+to expire. For the default hour
 the windows are botocore's (15 and 10 minutes); shorter sessions scale them (a quarter and a sixth of the
 duration), so that a 15-minute session is refreshed after about 11 minutes instead of on every call.
 
@@ -35,7 +37,9 @@ import functools
 import hashlib
 import os
 import threading
-from typing import TYPE_CHECKING, Any, NamedTuple
+import time
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic_aws_settings import _redact
 
@@ -46,7 +50,9 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.options import Options
 
-__all__ = ["CredentialsError", "Identity", "client_for", "identity_for", "reset"]
+__all__ = ["CredentialsError", "Identity", "client_for", "for_load", "identity_for", "reset"]
+
+_T = TypeVar("_T")
 
 _lock = threading.Lock()
 #: Base sessions (boto3's default chain) and their resolved credentials, by (profile, base fingerprint).
@@ -434,31 +440,93 @@ def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[
     return assume_role
 
 
+#: How long the result of a role's first AssumeRole, started ahead, may wait for the refresh that uses it.
+PREFETCH_VALID = 60.0
+
+
+def _monotonic() -> float:
+    """The clock the prefetched AssumeRole's age is measured on; tests replace it."""
+    return time.monotonic()
+
+
+class _Prefetched:
+    """A role's refresh function whose first AssumeRole starts when the session is built, not when used.
+
+    A cold load builds the role's session, then its clients (tens of milliseconds of CPU each), and only
+    then signs its first request, which is when botocore would call STS: the AssumeRole round trip would
+    come after all that. Started ahead on a thread of its own, it travels while the clients are built.
+    The first refresh botocore asks for takes its result, waiting for it if it is still in flight, or
+    its error: so there is still exactly one AssumeRole, and a failure is reported once, by the fetches
+    that needed the credentials. A result nobody asked for within `PREFETCH_VALID` seconds is dropped,
+    and that refresh calls STS itself. botocore calls a refresh function under its refresh lock only.
+    """
+
+    def __init__(self, assume: Callable[[], dict[str, str]]) -> None:
+        self._assume = assume
+        self._first: Future[dict[str, str]] | None = Future()
+        self._done_at: float | None = None
+        thread = threading.Thread(target=self._run, name="pydantic-aws-settings-assume-role", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        first = self._first
+        assert first is not None  # noqa: S101 - set in __init__, taken only by __call__
+        try:
+            first.set_result(self._assume())
+        except BaseException as exc:  # noqa: BLE001 - delivered to the refresh that takes it
+            first.set_exception(exc)
+        self._done_at = _monotonic()
+
+    def __call__(self) -> dict[str, str]:
+        first, self._first = self._first, None
+        if first is not None and (self._done_at is None or _monotonic() - self._done_at < PREFETCH_VALID):
+            return first.result()
+        return self._assume()
+
+
+#: The load whose fetches the current thread is sending (see `for_load`).
+_load = threading.local()
+
+
+def for_load(token: object, request: Callable[[], _T]) -> _T:
+    """Run one of a load's requests, marked as the load's (`token`: one object per load)."""
+    _load.token = token
+    try:
+        return request()
+    finally:
+        _load.token = None
+
+
 def _share_failed_refreshes(credentials: Any) -> None:
-    """Make callers that waited for a mandatory refresh that failed get its error instead of refreshing again.
+    """Make a load's fetches share a failed mandatory refresh instead of each refreshing again.
 
     botocore lets every caller blocked in the mandatory window refresh again, one after another, once the
     refresh it waited for has failed: with STS down, the concurrent fetches of one load would each spend a
     whole retry budget on AssumeRole in turn (that many times the requests and the time bound). Here a
-    caller that arrived while a refresh was running gets that refresh's error; a later caller tries again.
+    caller gets the error of the last failed refresh instead when it arrived while that refresh was
+    running, or when it sends a request of the same load (`for_load`) as the caller that failed; a caller
+    of a later load tries again.
     """
     refresh: Callable[[], None] = credentials._refresh
     protected_refresh: Callable[[bool], None] = credentials._protected_refresh
     arrived = threading.local()  # per caller: how many refreshes had failed when it arrived
-    failed: list[Any] = [0, None]  # how many refreshes failed, the last one's error; under botocore's lock
+    # How many refreshes failed, the last one's error and load; read and written under botocore's lock.
+    failed: list[Any] = [0, None, None]
 
     def counted_refresh() -> None:
         arrived.failures = failed[0]
         refresh()
 
     def shared_protected_refresh(is_mandatory: bool) -> None:  # botocore calls it with its lock held
-        count, error = failed
-        if is_mandatory and error is not None and getattr(arrived, "failures", count) != count:
+        count, error, load = failed
+        mine = getattr(_load, "token", None)
+        waited = getattr(arrived, "failures", count) != count
+        if is_mandatory and error is not None and (waited or (mine is not None and mine is load)):
             raise CredentialsError(error.code, error.message, error.operation_name)
         try:
             protected_refresh(is_mandatory)
         except CredentialsError as exc:
-            failed[:] = [count + 1, exc]
+            failed[:] = [count + 1, exc, mine]
             raise
 
     # botocore's own methods, looked up on the instance by `get_frozen_credentials` and `_refresh`.
@@ -469,7 +537,8 @@ def _share_failed_refreshes(credentials: Any) -> None:
 def _role_session(identity: Identity, options: Options, region: str | None) -> Session:
     """The assumed-role session of an identity, built once; call with `_lock` held.
 
-    Building it calls no AWS API: the role is assumed when its first request is signed.
+    Building it starts the role's first AssumeRole on a thread of its own (see `_Prefetched`), so that
+    it overlaps the building of the clients; its result is used when the first request is signed.
     """
     session = _roles.get(identity)
     if session is not None:
@@ -481,7 +550,7 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> S
     # The option's region, then boto3's chain, then the region of the first reference fetched.
     sts = _sts_client(base, options.region or base_region or region, options)
     refreshable = DeferredRefreshableCredentials(
-        refresh_using=_assume_role(sts, identity, getattr(base_credentials, "method", None)),
+        refresh_using=_Prefetched(_assume_role(sts, identity, getattr(base_credentials, "method", None))),
         method="assume-role",
         time_fetcher=_clock,
     )

@@ -86,9 +86,10 @@ def _fetch(targets: list[Target], options: Options) -> dict[Target, Outcome]:
     for target in targets:
         groups[(target.identity, target.region, target.service)].append(target)
     outcomes: dict[Target, Outcome] = {}
+    load = object()  # marks this load's requests, which share a failed credentials refresh
 
     def run(group: list[Target], request: Callable[[], dict[Any, Outcome]]) -> dict[Target, Outcome]:
-        by_key = request()
+        by_key = credentials.for_load(load, request)
         return {t: by_key[t.key] for t in group if t.key in by_key}
 
     def planned(group: list[Target]) -> list[Callable[[], dict[Any, Outcome]]]:
