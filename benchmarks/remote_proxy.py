@@ -33,6 +33,8 @@ class RemoteProxy:
         url: the proxy's URL, for AWS_ENDPOINT_URL.
         counts: requests per operation since the last `prepare`, as of the last `stats`.
         max_in_flight: the most requests in flight at once since the last `prepare`, as of `stats`.
+        waves: busy periods since the last `prepare` (requests sent one after the other: one each;
+            overlapping requests: one), as of `stats`.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -42,6 +44,7 @@ class RemoteProxy:
         self._process: subprocess.Popen[str] | None = None
         self.counts: Counter[str] = Counter()
         self.max_in_flight = 0
+        self.waves = 0
 
     def __enter__(self) -> RemoteProxy:
         self._process = subprocess.Popen(
@@ -82,12 +85,14 @@ class RemoteProxy:
         self._call("/prepare", {"latency": latency})
         self.counts = Counter()
         self.max_in_flight = 0
+        self.waves = 0
 
     def stats(self) -> None:
-        """Read the counts and the peak since `prepare` into this object."""
+        """Read the counts, the peak and the waves since `prepare` into this object."""
         answer = self._call("/stats")
         self.counts = Counter(answer["counts"])
         self.max_in_flight = int(answer["max_in_flight"])
+        self.waves = int(answer["waves"])
 
 
 def _serve(upstream: str) -> None:
@@ -110,8 +115,10 @@ def _serve(upstream: str) -> None:
             self.wfile.write(payload)
 
         def do_GET(self) -> None:
-            """/stats: counts and peak."""
-            self._answer({"counts": dict(proxy.counts), "max_in_flight": proxy.max_in_flight})
+            """/stats: counts, peak and waves."""
+            self._answer(
+                {"counts": dict(proxy.counts), "max_in_flight": proxy.max_in_flight, "waves": proxy.waves}
+            )
 
         def do_POST(self) -> None:
             """/prepare: reset, then set the latency."""

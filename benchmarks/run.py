@@ -65,12 +65,15 @@ class Series:
         totals: requests sent by each load.
         counts: requests per operation, summed over the loads.
         peak: the most requests in flight at once during any load.
+        waves: the most waves (busy periods of the endpoint) of any load: 1 when all its requests
+            overlapped, as many as requests when each waited for the previous one's answer.
     """
 
     times: list[float] = field(default_factory=list)
     totals: list[int] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     peak: int = 0
+    waves: int = 0
 
     @property
     def median(self) -> float:
@@ -99,6 +102,7 @@ def record(proxy: RemoteProxy, series: Series, seconds: float) -> None:
     series.totals.append(sum(proxy.counts.values()))
     series.counts.update(proxy.counts)
     series.peak = max(series.peak, proxy.max_in_flight)
+    series.waves = max(series.waves, proxy.waves)
 
 
 def timed_load(
@@ -141,6 +145,14 @@ def round_trip(client: Any) -> Callable[[], None]:
         client.get_parameter(Name=scenario.PARAMETER_NAMES[-1])
 
     return load
+
+
+def floor_botocore() -> None:
+    """The same floor without boto3's session layer: a botocore session and client (as ours builds them)."""
+    import botocore.session
+
+    client = botocore.session.Session().create_client("ssm")
+    client.get_parameter(Name=scenario.PARAMETER_NAMES[-1])
 
 
 def floor_two_clients() -> None:
@@ -188,6 +200,7 @@ def measure_latency(
         timed_load(proxy, latency, rtt, series("rtt", "cold"))
         timed_load(proxy, latency, floor_load, series("floor", "cold"))
         timed_load(proxy, latency, floor_two_clients, series("floor2", "cold"))
+        timed_load(proxy, latency, floor_botocore, series("floor_core", "cold"))
         for loader in loaders:
             if loader.cold is not None:
                 loader.cold()

@@ -147,6 +147,19 @@ class TestLoopbackHarness:
         assert aws_proxy.counts == {"GetParameter": 4}
         assert aws_proxy.max_in_flight >= 2
         assert aws_proxy.in_flight == 0
+        assert aws_proxy.waves < 4  # at least two of the four overlapped
+
+    def test_requests_one_after_the_other_are_as_many_waves(
+        self, aws_proxy: AWSProxy, ssm: SSMClient
+    ) -> None:
+        """Each request sent after the previous one's answer starts a wave of its own."""
+        ssm.put_parameter(Name="/harness/serial", Value="v", Type="String")
+        client = _ssm_client()
+        aws_proxy.reset()
+        for _ in range(3):
+            client.get_parameter(Name="/harness/serial")
+        assert aws_proxy.waves == 3
+        assert aws_proxy.max_in_flight == 1
 
     def test_injected_throttle_fails_once_then_succeeds(self, aws_proxy: AWSProxy, ssm: SSMClient) -> None:
         """A throttle injected for one request fails that call, and the next call reaches moto."""
@@ -216,6 +229,7 @@ class TestLoopbackHarness:
         assert not aws_proxy.counts
         assert aws_proxy.requests == []
         assert aws_proxy.max_in_flight == 0
+        assert aws_proxy.waves == 0
         assert aws_proxy.latency == 0
         assert client.get_parameter(Name="/harness/r")["Parameter"]["Value"] == "v"
         assert aws_proxy.counts == {"GetParameter": 1}

@@ -78,7 +78,9 @@ class AWSProxy:
     Attributes are read by tests and benchmarks: ``counts`` (operation -> requests), ``requests``
     (``(operation, body)`` in arrival order, the body parsed from JSON or the form, else ``{}``),
     ``in_flight`` and ``max_in_flight`` (requests being handled at once, including the delay and the
-    upstream call), ``latency`` (seconds slept before every request, unless an operation has its own
+    upstream call), ``waves`` (busy periods: how many times a request arrived while none was in flight,
+    so that requests sent one after the other are as many waves, and overlapping ones a single wave),
+    ``latency`` (seconds slept before every request, unless an operation has its own
     from :meth:`set_latency`). Injected faults are counted like any request.
 
     Args:
@@ -104,6 +106,7 @@ class AWSProxy:
         self.requests: list[tuple[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.waves = 0
         self.latency = 0.0
         self._op_latency: dict[str, float] = {}
         self._faults: dict[str, _Fault] = {}
@@ -217,12 +220,13 @@ class AWSProxy:
         release.set()
 
     def reset(self) -> None:
-        """Clear counts, recorded requests, ``max_in_flight``, every latency, every fault and hang."""
+        """Clear counts, recorded requests, ``max_in_flight``, ``waves``, every latency, fault and hang."""
         self.clear_faults()
         with self._lock:
             self.counts.clear()
             self.requests.clear()
             self.max_in_flight = 0
+            self.waves = 0
             self.latency = 0.0
             self._op_latency.clear()
 
@@ -231,6 +235,8 @@ class AWSProxy:
     def _serve(self, handler: _Handler) -> None:
         """Handle one request from ``handler``: classify, count, delay, then fault or forward."""
         with self._lock:
+            if self.in_flight == 0:
+                self.waves += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
