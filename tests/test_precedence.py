@@ -119,6 +119,48 @@ class TestBulkImport:
         settings = Settings()
         assert (settings.db.host, settings.db.port, settings.log_level) == ("h", 5433, "WARN")
 
+    def test_path_import_gives_a_string_list_as_a_list_or_as_its_text(
+        self, monkeypatch: pytest.MonkeyPatch, ssm: Any
+    ) -> None:
+        """A StringList is a list for a list field, top-level or nested, and its text for a str field.
+
+        The same rule as a direct `ssm:` reference: SSM stores a StringList as comma-joined text, which
+        is not the JSON a list field reads from a variable.
+        """
+
+        class Db(BaseModel):
+            replicas: list[str]
+
+        class Settings(AWSBaseSettings):
+            hosts: list[str]
+            hosts_text: str
+            db: Db
+            ports: list[int]
+
+        ssm.put_parameter(Name="/lists/hosts", Value="a.example,b.example", Type="StringList")
+        ssm.put_parameter(Name="/lists/hosts_text", Value="a.example,b.example", Type="StringList")
+        ssm.put_parameter(Name="/lists/db/replicas", Value="r1,r2,r3", Type="StringList")
+        ssm.put_parameter(Name="/lists/ports", Value="80,443", Type="StringList")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/lists/")
+        settings = Settings()
+        assert settings.hosts == ["a.example", "b.example"]
+        assert settings.hosts_text == "a.example,b.example"
+        assert type(settings.hosts_text) is str
+        assert settings.db.replicas == ["r1", "r2", "r3"]
+        assert settings.ports == [80, 443]
+
+    def test_path_import_of_json_text_in_a_string_parameter_is_still_json(
+        self, monkeypatch: pytest.MonkeyPatch, ssm: Any
+    ) -> None:
+        """A String parameter holding a JSON array feeds a list field as JSON, as a variable would."""
+
+        class Settings(AWSBaseSettings):
+            hosts: list[str]
+
+        ssm.put_parameter(Name="/json/hosts", Value='["a,b", "c"]', Type="String")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/json/")
+        assert Settings().hosts == ["a,b", "c"]
+
     def test_secret_import_uses_the_nested_delimiter(self, monkeypatch: pytest.MonkeyPatch, sm: Any) -> None:
         """JSON keys reach nested fields through the model's env_nested_delimiter."""
 

@@ -239,6 +239,22 @@ class _MappingSource(EnvSettingsSource):
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return {}
 
+    def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
+        """A StringList's items for a list or other complex field; anything else as pydantic-settings does."""
+        if isinstance(value, _StringListText):
+            return value.split(",")
+        return super().decode_complex_value(field_name, field, value)  # type: ignore[arg-type]
+
+
+class _StringListText(str):
+    """The text of a StringList parameter in a bulk import: its items where the field is complex, else text.
+
+    SSM stores a StringList as comma-joined text, which is not the JSON a list field reads from a
+    variable; a direct reference converts it knowing its field, an import through `_MappingSource`.
+    """
+
+    __slots__ = ()
+
 
 # Facts about a settings class that every load would otherwise recompute (the warm path is a few
 # microseconds per field): per class, the shape of each target and the variable names of each field.
@@ -577,7 +593,10 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         data = outcome.data
         if isinstance(data, dict):
             source = _MappingSource(self.settings_cls, "/")
-            mapping: dict[str, Any] = {name.lower(): item.data for name, item in data.items()}
+            mapping: dict[str, Any] = {
+                name.lower(): _StringListText(item.data) if item.kind == "StringList" else item.data
+                for name, item in data.items()
+            }
         else:
             try:
                 document = json.loads(data)
