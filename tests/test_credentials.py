@@ -850,6 +850,46 @@ class TestCredentialErrors:
         assert "container-role" in message
 
 
+@pytest.mark.usefixtures("app_secret")
+class TestEndpointChanges:
+    """Clients and role sessions are kept per endpoint: a process pointed elsewhere gets new ones."""
+
+    @pytest.fixture
+    def second(self, moto_server: MotoServer) -> Iterator[AWSProxy]:
+        """Another proxy in front of the same moto server: another endpoint, the same data."""
+        with proxy_module.AWSProxy(moto_server.url) as other:
+            yield other
+
+    def test_a_new_aws_endpoint_url_gets_new_clients(
+        self, monkeypatch: pytest.MonkeyPatch, aws_proxy: AWSProxy, second: AWSProxy
+    ) -> None:
+        """AWS_ENDPOINT_URL changed between two loads: the second load's fetch goes to the new endpoint."""
+        monkeypatch.setenv("APP_SECRET", "secretsmanager:app/secret")
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "0")
+        assert AppSettings().secret == SECRET
+        monkeypatch.setenv("AWS_ENDPOINT_URL", second.url)
+        assert AppSettings().secret == SECRET
+        assert aws_proxy.counts == second.counts == {"BatchGetSecretValue": 1}
+
+    def test_a_service_endpoint_and_the_sts_endpoint(
+        self, monkeypatch: pytest.MonkeyPatch, aws_proxy: AWSProxy, second: AWSProxy
+    ) -> None:
+        """AWS_ENDPOINT_URL_SECRETS_MANAGER moves the fetches; AWS_ENDPOINT_URL_STS a new AssumeRole."""
+        monkeypatch.setenv("APP_SECRET", "secretsmanager:app/secret")
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "0")
+        monkeypatch.setenv("PYDANTIC_AWS_ROLE_ARN", ROLE)
+        assert AppSettings().secret == SECRET
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", second.url)
+        assert AppSettings().secret == SECRET
+        assert aws_proxy.counts == {"AssumeRole": 1, "BatchGetSecretValue": 1}
+        assert second.counts == {"BatchGetSecretValue": 1}
+
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", second.url)
+        assert AppSettings().secret == SECRET
+        assert aws_proxy.counts == {"AssumeRole": 1, "BatchGetSecretValue": 1}
+        assert second.counts == {"AssumeRole": 1, "BatchGetSecretValue": 2}
+
+
 class TestIdentity:
     """The identity keys sessions and cached values: role options and the base credentials' environment."""
 

@@ -58,9 +58,31 @@ _lock = threading.Lock()
 #: Base sessions (boto3's default chain) and their resolved credentials, by (profile, base fingerprint).
 _bases: dict[tuple[str | None, str], Session] = {}
 _base_credentials: dict[tuple[str | None, str], Any] = {}
-#: Assumed-role sessions, by identity.
-_roles: dict[Identity, Session] = {}
-_clients: dict[tuple[Identity, str, str | None, tuple[Any, ...]], Any] = {}
+#: Assumed-role sessions, by identity and the endpoint variables of STS.
+_roles: dict[tuple[Identity, tuple[str | None, ...]], Session] = {}
+_clients: dict[tuple[Any, ...], Any] = {}
+
+#: The variables botocore reads a service's endpoint from, besides AWS_ENDPOINT_URL.
+_ENDPOINT_VARIABLES = {
+    "ssm": "AWS_ENDPOINT_URL_SSM",
+    "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "sts": "AWS_ENDPOINT_URL_STS",
+}
+
+
+def _endpoint(service: str) -> tuple[str | None, ...]:
+    """The endpoint variables of a service, as they are now: a client is kept only while they are the same.
+
+    A process that points AWS_ENDPOINT_URL somewhere else (a test starting a new local endpoint) gets new
+    clients, as it would from boto3, instead of the ones built for the old endpoint.
+    """
+    environ = os.environ
+    return (
+        environ.get("AWS_ENDPOINT_URL"),
+        environ.get(_ENDPOINT_VARIABLES[service]),
+        environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"),
+    )
+
 
 #: The credential providers of botocore's default chain, by their `method`, as a user knows them.
 _PROVIDERS = {
@@ -540,7 +562,8 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> S
     Building it starts the role's first AssumeRole on a thread of its own (see `_Prefetched`), so that
     it overlaps the building of the clients; its result is used when the first request is signed.
     """
-    session = _roles.get(identity)
+    key = (identity, _endpoint("sts"))
+    session = _roles.get(key)
     if session is not None:
         return session
     from botocore.credentials import DeferredRefreshableCredentials
@@ -560,7 +583,7 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> S
     refreshable._advisory_refresh_timeout = advisory  # type: ignore[attr-defined]
     refreshable._mandatory_refresh_timeout = mandatory  # type: ignore[attr-defined]
     _share_failed_refreshes(refreshable)
-    session = _roles[identity] = _botocore_session(identity.profile, base)
+    session = _roles[key] = _botocore_session(identity.profile, base)
     if base_region:
         session.set_config_variable("region", base_region)
     # How botocore itself installs assumed-role credentials on a session:
@@ -582,13 +605,18 @@ def _config(options: Options) -> Any:
 def client_for(service: str, region: str | None, options: Options) -> Any:
     """The process-wide client of a service in a region for the options' identity, built on first use.
 
+    It is kept for as long as the identity, the options' timeouts and the service's endpoint variables
+    (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, and STS's with a role) stay the same.
+
     Raises:
         CredentialsError: no base credentials could be found (nothing is remembered: the next call looks
             again). Errors of AssumeRole and of a refresh are raised later, when a request is signed.
     """
     identity = identity_for(options)
     timeouts = (options.connect_timeout, options.read_timeout, options.max_attempts, options.max_workers)
-    key = (identity, service, region, timeouts)
+    # With a role, the client also belongs to the role's session, which belongs to the STS endpoint.
+    sts = _endpoint("sts") if identity.role_arn else None
+    key = (identity, service, region, timeouts, _endpoint(service), sts)
     client = _clients.get(key)
     if client is not None:
         return client
