@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import datetime
 import functools
+import gzip
 import hashlib
+import json
 import os
 import threading
 import time
@@ -370,26 +372,66 @@ def _explain_refreshes(credentials: Any, identity: Identity) -> None:
 # -- sessions -----------------------------------------------------------------------------------------
 
 
+class _JSONFileLoader:
+    """botocore's JSON file loader, parsing into plain dicts instead of `OrderedDict`s.
+
+    botocore parses its data files (a megabyte of endpoint data, the service models) with
+    `object_pairs_hook=OrderedDict`, a habit from before dicts kept their order; parsing into plain
+    dicts takes half the time, about 25 ms of a cold start for SSM and Secrets Manager. botocore's
+    `Loader` takes a file loader as an argument and calls only these two methods on it; they find the
+    same files in the same order (`.json`, then `.json.gz`) as its own.
+    """
+
+    _OPENERS: tuple[tuple[str, Callable[..., Any]], ...] = ((".json", open), (".json.gz", gzip.open))
+
+    def exists(self, file_path: str) -> bool:
+        """Whether the data file exists (the path is without its `.json` or `.json.gz`)."""
+        return any(os.path.isfile(file_path + extension) for extension, _ in self._OPENERS)
+
+    def load_file(self, file_path: str) -> Any:
+        """The parsed data file (the path is without its extension), or None when there is none."""
+        for extension, opener in self._OPENERS:
+            full_path = file_path + extension
+            if os.path.isfile(full_path):
+                with opener(full_path, "rb") as data:
+                    return json.loads(data.read().decode("utf-8"))
+        return None
+
+
+def _data_loader(data_path: str | None) -> Any:
+    """The data loader botocore builds from `data_path`, with the plain-dict file loader."""
+    from botocore.loaders import Loader
+
+    paths = None
+    if data_path:
+        paths = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)]
+    # The stubs ask for a JSONFileLoader, whose two methods _JSONFileLoader has (botocore is not imported
+    # when this module is, so it cannot subclass it).
+    return Loader(extra_search_paths=paths, file_loader=_JSONFileLoader())  # type: ignore[arg-type]
+
+
 def _botocore_session(profile: str | None, shared: Session | None = None) -> Session:
     """A new botocore session of a profile whose STS clients use the regional endpoint.
 
-    With `shared`, the new session reuses its data loader and endpoint resolver (what botocore reads
-    from its JSON data files: service models, endpoint rules, partitions), which depend on neither the
-    credentials nor the profile, only on the data path (`AWS_DATA_PATH`, a profile's `data_path`).
+    Its data loader parses botocore's data files into plain dicts (see `_JSONFileLoader`). With `shared`,
+    the new session reuses its data loader and endpoint resolver (what botocore reads from its JSON data
+    files: service models, endpoint rules, partitions), which depend on neither the credentials nor the
+    profile, only on the data path (`AWS_DATA_PATH`, a profile's `data_path`).
     """
     import botocore.session
 
     core = botocore.session.Session(profile=profile)
     # STS at the regional endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS or the profile says.
     core.set_config_variable("sts_regional_endpoints", "regional")
-    if shared is not None and core.get_config_variable("data_path") == shared.get_config_variable(
-        "data_path"
-    ):
+    data_path = core.get_config_variable("data_path")
+    if shared is not None and data_path == shared.get_config_variable("data_path"):
         core.register_component("data_loader", shared.get_component("data_loader"))
         # botocore keeps the endpoint resolver among its internal components; sharing it is what saves
         # parsing endpoints.json (over a megabyte) a second time.
         resolver = shared._get_internal_component("endpoint_resolver")  # type: ignore[attr-defined]
         core._internal_components.register_component("endpoint_resolver", resolver)  # type: ignore[attr-defined]
+    else:
+        core.register_component("data_loader", _data_loader(data_path))
     return core
 
 
