@@ -922,6 +922,35 @@ class TestDataLoader:
         assert loader.load_file(str(tmp_path / "none")) is None
         assert [loader.exists(str(tmp_path / n)) for n in ("both", "gz", "none")] == [True, True, False]
 
+    def test_which_services_exist_without_listing_them_all(self) -> None:
+        """Membership asks one service's directory; listing gives botocore's own full list."""
+        from botocore.loaders import Loader
+
+        ours = creds._data_loader(None)
+        services = ours.list_available_services("service-2")
+        assert "ssm" in services
+        assert "secretsmanager" in services
+        assert "no-such-service" not in services
+        assert 42 not in services
+        assert ours._cache == {  # only the two services asked about were looked at
+            ("list_api_versions", "ssm", "service-2"): ["2014-11-06"],
+            ("list_api_versions", "secretsmanager", "service-2"): ["2017-10-17"],
+        }
+        everything = Loader().list_available_services("service-2")
+        assert list(services) == everything
+        assert len(services) == len(everything)
+        assert (services[0], services[-2:]) == (everything[0], everything[-2:])
+
+    def test_an_unknown_service_is_still_botocore_s_error(self) -> None:
+        """A client of a service botocore has no data for fails as it would with botocore's own loader."""
+        from botocore.exceptions import UnknownServiceError
+
+        session = creds._botocore_session(None)
+        with pytest.raises(UnknownServiceError) as caught:
+            session.create_client("no-such-service", region_name="us-east-1")
+        assert "Unknown service: 'no-such-service'. Valid service names are: " in str(caught.value)
+        assert ", secretsmanager, " in str(caught.value)
+
     @pytest.mark.usefixtures("app_secret")
     def test_aws_data_path_is_searched_first(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws_proxy: AWSProxy

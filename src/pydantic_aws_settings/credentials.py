@@ -40,8 +40,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 from pydantic_aws_settings import _redact
 
@@ -398,16 +399,72 @@ class _JSONFileLoader:
         return None
 
 
-def _data_loader(data_path: str | None) -> Any:
-    """The data loader botocore builds from `data_path`, with the plain-dict file loader."""
+class _AvailableServices(Sequence[str]):
+    """The services a data loader has data of, asked about one service at a time.
+
+    Before it loads a service's model, botocore checks that the service is among all those it has data
+    for, which it finds by listing and testing every one of over 400 data directories, once for the
+    models and once for the endpoint rules: about 20 ms of a cold start for an answer about one service.
+    Membership here looks at that service's directory only (botocore's `list_api_versions`, which is
+    what the full list is made of); listing, indexing or counting makes botocore's full list.
+    """
+
+    def __init__(self, loader: Any, type_name: str, scan: Callable[[], list[str]]) -> None:
+        self._loader = loader
+        self._type_name = type_name
+        self._scan = scan
+        self._names: list[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        from botocore.exceptions import DataNotFoundError
+
+        if not isinstance(name, str):
+            return False
+        try:
+            return bool(self._loader.list_api_versions(name, self._type_name))
+        except DataNotFoundError:
+            return False
+
+    def _all(self) -> list[str]:
+        if self._names is None:
+            self._names = self._scan()
+        return self._names
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+@functools.cache
+def _loader_class() -> type[Any]:
+    """The `Loader` of botocore, answering "does this service exist" without listing every service."""
     from botocore.loaders import Loader
 
+    class _Loader(Loader):
+        # botocore itself only asks "is this service among them" (and returns it from a session's
+        # get_available_services, which nothing calls on these private sessions).
+        def list_available_services(self, type_name: str) -> _AvailableServices:  # type: ignore[override]
+            # Not cached under botocore's key for this method: the full scan below is, by botocore.
+            scan: Callable[[], list[str]] = lambda: Loader.list_available_services(self, type_name)  # noqa: E731
+            return _AvailableServices(self, type_name, scan)
+
+    return _Loader
+
+
+def _data_loader(data_path: str | None) -> Any:
+    """The data loader botocore builds from `data_path`, with the plain-dict file loader."""
     paths = None
     if data_path:
         paths = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)]
-    # The stubs ask for a JSONFileLoader, whose two methods _JSONFileLoader has (botocore is not imported
-    # when this module is, so it cannot subclass it).
-    return Loader(extra_search_paths=paths, file_loader=_JSONFileLoader())  # type: ignore[arg-type]
+    return _loader_class()(extra_search_paths=paths, file_loader=_JSONFileLoader())
 
 
 def _botocore_session(profile: str | None, shared: Session | None = None) -> Session:
