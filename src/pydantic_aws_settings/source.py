@@ -139,40 +139,83 @@ class PlannedReference(NamedTuple):
     reference: Reference
 
 
-@dataclass
 class _Plan:
     """The I/O-free first half of a load.
 
     `layers` and `static` end up holding resolved values (the mappings a load writes them into, and what
-    other sources returned): they stay out of the repr, which a traceback may print.
+    other sources returned): they stay out of the repr, which a traceback may print. (Plain classes
+    rather than dataclasses: building a dataclass costs about a millisecond of every process's import.)
     """
 
-    layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = field(
-        default_factory=list, repr=False
-    )
-    static: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
-    uses: list[_Use] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    imports: list[tuple[str, Reference]] = field(default_factory=list)
-    markers: _MappingSource | None = None
+    __slots__ = ("failures", "imports", "layers", "markers", "static", "uses")
+
+    def __init__(self) -> None:
+        self.layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = []
+        self.static: dict[int, dict[str, Any]] = {}
+        self.uses: list[_Use] = []
+        self.failures: list[Failure] = []
+        self.imports: list[tuple[str, Reference]] = []
+        self.markers: _MappingSource | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"_Plan(uses={self.uses!r}, failures={self.failures!r}, imports={self.imports!r}, "
+            f"markers={self.markers!r})"
+        )
 
 
-@dataclass
 class _Use:
-    """One reference that feeds (part of) a field from one place, and where its resolved value goes."""
+    """One reference that feeds (part of) a field from one place, and where its resolved value goes.
 
-    path: str
-    kind: OriginKind
-    describe: Callable[[], str]
-    text: str
-    ref: Reference | None
-    sink: dict[str, Any] = field(repr=False)
-    sink_key: str
-    target_field: Any
-    decoder: EnvSettingsSource = field(repr=False)
-    target: Target | None = None
-    resolved: bool = False
-    sensitive: bool = False
+    `sink` (the mapping the resolved value is written into) and `decoder` stay out of the repr.
+    """
+
+    __slots__ = (
+        "decoder",
+        "describe",
+        "kind",
+        "path",
+        "ref",
+        "resolved",
+        "sensitive",
+        "sink",
+        "sink_key",
+        "target",
+        "target_field",
+        "text",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        kind: OriginKind,
+        describe: Callable[[], str],
+        text: str,
+        ref: Reference | None,
+        sink: dict[str, Any],
+        sink_key: str,
+        target_field: Any,
+        decoder: EnvSettingsSource,
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.describe = describe
+        self.text = text
+        self.ref = ref
+        self.sink = sink
+        self.sink_key = sink_key
+        self.target_field = target_field
+        self.decoder = decoder
+        self.target: Target | None = None
+        self.resolved = False
+        self.sensitive = False
+
+    def __repr__(self) -> str:
+        return (
+            f"_Use(path={self.path!r}, kind={self.kind!r}, text={self.text!r}, ref={self.ref!r}, "
+            f"sink_key={self.sink_key!r}, target={self.target!r}, resolved={self.resolved!r}, "
+            f"sensitive={self.sensitive!r})"
+        )
 
     @property
     def reference(self) -> Reference:
