@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from pydantic_aws_settings import AWSBaseSettings, InvalidReferenceError, Parameter, ResolutionError
+from pydantic_aws_settings import AWSBaseSettings, Failure, InvalidReferenceError, Parameter, ResolutionError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -463,3 +463,27 @@ def test_errors_are_settings_errors() -> None:
     """The errors above are pydantic-settings' SettingsError or pydantic's ValidationError."""
     assert issubclass(ResolutionError, SettingsError)
     assert issubclass(InvalidReferenceError, SettingsError)
+
+
+def test_a_long_detail_shared_by_several_failures_is_written_once() -> None:
+    """A credentials failure explains itself once, below the fields it failed; short details stay inline."""
+    explanation = "STS denied AssumeRole on role arn:aws:iam::123456789012:role/app: allow sts:AssumeRole"
+    error = ResolutionError(
+        [
+            Failure("password", "APP_PASSWORD", "secretsmanager:db#password", "AccessDenied", explanation),
+            Failure("port", "APP_PORT", "ssm:/db/port", "ParameterNotFound", "no such parameter"),
+            Failure("token", "APP_TOKEN", "ssm:/api/token", "AccessDenied", explanation),
+            Failure("url", "APP_URL", "ssm:/api/url", "ParameterNotFound", "no such parameter"),
+        ],
+        "App",
+    )
+    assert str(error).splitlines() == [
+        "4 references of App could not be resolved:",
+        "  password (from APP_PASSWORD = 'secretsmanager:db#password'): AccessDenied (see [1])",
+        "  port (from APP_PORT = 'ssm:/db/port'): ParameterNotFound: no such parameter",
+        "  token (from APP_TOKEN = 'ssm:/api/token'): AccessDenied (see [1])",
+        "  url (from APP_URL = 'ssm:/api/url'): ParameterNotFound: no such parameter",
+        f"  [1] {explanation}",
+    ]
+    alone = ResolutionError(error.failures[:1], "App")
+    assert str(alone).splitlines()[1] == f"  {error.failures[0]}"  # one failure: all on its line

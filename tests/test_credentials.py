@@ -687,6 +687,7 @@ class TestAssumeRoleAhead:
             "secret": "AccessDenied",
             "flag": "AccessDenied",
         }
+        assert str(caught.value).count("STS denied AssumeRole") == 1  # explained once, for both fields
         assert aws_proxy.counts == {"AssumeRole": 1}
 
         aws_proxy.clear_faults()  # the next load tries again, and succeeds

@@ -93,6 +93,33 @@ class ResolutionError(AWSSettingsError):
         self.failures = list(failures)
         self.settings_name = settings_name
         count = len(self.failures)
-        lines = "\n".join(f"  {failure}" for failure in self.failures)
         noun = "reference" if count == 1 else "references"
+        lines = "\n".join(_lines(self.failures))
         super().__init__(f"{count} {noun} of {settings_name} could not be resolved:\n{lines}")
+
+
+#: A detail at least this long, shared by several failures, is written once, as a numbered note.
+_NOTE_LENGTH = 60
+
+
+def _lines(failures: list[Failure]) -> list[str]:
+    """One line per failure; a long detail that several share (a role that cannot be assumed) once, below.
+
+    A failure of the credentials fails every fetch of the load with the same explanation, a few lines
+    long: written on each field's line, it would bury the fields.
+    """
+    seen: dict[str, int] = {}
+    for failure in failures:
+        if len(failure.detail) >= _NOTE_LENGTH:
+            seen[failure.detail] = seen.get(failure.detail, 0) + 1
+    notes = {detail: number for number, detail in enumerate((d for d, n in seen.items() if n > 1), 1)}
+    lines = []
+    for failure in failures:
+        number = notes.get(failure.detail)
+        if number is None:
+            lines.append(f"  {failure}")
+        else:
+            where = f"{failure.field} (from {failure.variable} = {failure.reference!r})"
+            lines.append(f"  {where}: {failure.code} (see [{number}])")
+    lines += [f"  [{number}] {detail}" for detail, number in notes.items()]
+    return lines
