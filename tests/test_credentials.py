@@ -694,31 +694,88 @@ class TestAssumeRoleAhead:
         assert TwoServices().flag == "on"
         assert aws_proxy.counts == {"AssumeRole": 2, "BatchGetSecretValue": 1, "GetParameters": 1}
 
-    def test_a_result_nobody_took_in_time_is_dropped(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A prefetched result (or error) older than PREFETCH_VALID is not used: the refresh calls again."""
-        now = [1000.0]
-        monkeypatch.setattr(creds, "_monotonic", lambda: now[0])
+    def test_a_result_nobody_took_in_time_is_dropped(self, clock: FakeClock) -> None:
+        """A prefetched result older than PREFETCH_VALID on the library's clock: the refresh calls again."""
         calls: list[int] = []
 
         def assume() -> dict[str, str]:
             calls.append(len(calls))
-            if len(calls) == 1:
-                raise creds.CredentialsError("AccessDenied", "the first call fails")
             return {"access_key": f"key-{len(calls)}"}
 
         late = creds._Prefetched(assume)
-        while late._done_at is None:  # the thread ends in microseconds
-            threading.Event().wait(0.001)
-        now[0] += creds.PREFETCH_VALID
-        assert late() == {"access_key": "key-2"}  # the stale error was dropped, STS asked again
+        late.join(5)
+        clock.advance(creds.PREFETCH_VALID)
+        assert late() == {"access_key": "key-2"}  # the old result was dropped, STS asked again
         assert late() == {"access_key": "key-3"}  # and every later refresh asks STS itself
 
-        calls.clear()
         timely = creds._Prefetched(assume)
+        assert timely() == {"access_key": "key-4"}  # waits for the call in flight if need be
+        assert calls == [0, 1, 2, 3]
+
+    def test_its_error_goes_to_the_load_that_built_the_session_only(self) -> None:
+        """The same load gets the prefetch's error; another load (or none) asks STS for itself."""
+
+        def failing_then_working(calls: list[int]) -> Callable[[], dict[str, str]]:
+            def assume() -> dict[str, str]:
+                calls.append(len(calls))
+                if len(calls) == 1:
+                    raise creds.CredentialsError("AccessDenied", "the first call fails")
+                return {"access_key": f"key-{len(calls)}"}
+
+            return assume
+
+        load, other = object(), object()
+        calls: list[int] = []
+        built = creds.for_load(load, lambda: creds._Prefetched(failing_then_working(calls)))
         with pytest.raises(creds.CredentialsError, match="the first call fails"):
-            timely()  # waits for the call in flight, and gets its error
-        assert timely() == {"access_key": "key-2"}
+            creds.for_load(load, built)
+        assert creds.for_load(load, built) == {"access_key": "key-2"}  # a later refresh tries again
+
+        calls = []
+        built = creds.for_load(load, lambda: creds._Prefetched(failing_then_working(calls)))
+        assert creds.for_load(other, built) == {"access_key": "key-2"}
         assert calls == [0, 1]
+
+    def test_a_forked_process_does_not_wait_for_a_thread_it_does_not_have(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """In a child forked while the AssumeRole was in flight, the refresh asks STS itself."""
+        release = threading.Event()
+        calls: list[str] = []
+
+        def assume() -> dict[str, str]:
+            calls.append(threading.current_thread().name)
+            if len(calls) == 1:
+                release.wait(10)  # the parent's call, still in flight when the child refreshes
+            return {"access_key": f"key-{len(calls)}"}
+
+        prefetched = creds._Prefetched(assume)
+        import os
+
+        parent = os.getpid()
+        monkeypatch.setattr(os, "getpid", lambda: parent + 1)  # as in the child of a fork
+        try:
+            assert prefetched() == {"access_key": "key-2"}  # at once, not after the 10 s hang
+        finally:
+            release.set()
+            prefetched.join(5)
+        assert calls == ["pydantic-aws-settings-assume-role", threading.current_thread().name]
+
+    def test_reset_waits_for_an_assume_role_in_flight(self) -> None:
+        """After reset, no AssumeRole started before it can still reach the endpoint."""
+        release = threading.Event()
+        done: list[bool] = []
+
+        def assume() -> dict[str, str]:
+            release.wait(10)
+            done.append(True)
+            return {"access_key": "key"}
+
+        creds._Prefetched(assume)
+        threading.Timer(0.1, release.set).start()
+        creds.reset()
+        assert done == [True]
+        assert not creds._prefetches
 
 
 @pytest.mark.usefixtures("role_env")

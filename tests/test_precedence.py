@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pytest
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, Parameter, ResolutionError
 
@@ -148,6 +148,45 @@ class TestBulkImport:
         assert type(settings.hosts_text) is str
         assert settings.db.replicas == ["r1", "r2", "r3"]
         assert settings.ports == [80, 443]
+
+    @pytest.mark.parametrize("how", ["direct reference", "path import"])
+    def test_a_string_list_for_a_no_decode_field_is_its_text(
+        self, how: str, monkeypatch: pytest.MonkeyPatch, ssm: Any
+    ) -> None:
+        """With pydantic-settings' `NoDecode`, the field's own validator gets SSM's comma-joined text."""
+
+        class Settings(AWSBaseSettings):
+            hosts: Annotated[list[str], NoDecode]
+
+            @field_validator("hosts", mode="before")
+            @classmethod
+            def split(cls, value: Any) -> Any:
+                return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+        ssm.put_parameter(Name="/nodecode/hosts", Value="a.example, b.example", Type="StringList")
+        if how == "direct reference":
+            monkeypatch.setenv("HOSTS", "ssm:/nodecode/hosts")
+        else:
+            monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/nodecode/")
+        assert Settings().hosts == ["a.example", "b.example"]
+
+    def test_a_string_list_with_decoding_off_is_its_text(
+        self, monkeypatch: pytest.MonkeyPatch, ssm: Any
+    ) -> None:
+        """`enable_decoding=False` leaves a StringList's text to the field's validator, as for a variable."""
+
+        class Settings(AWSBaseSettings):
+            model_config = SettingsConfigDict(enable_decoding=False)
+            hosts: list[str]
+
+            @field_validator("hosts", mode="before")
+            @classmethod
+            def split(cls, value: Any) -> Any:
+                return value.split(";") if isinstance(value, str) else value
+
+        ssm.put_parameter(Name="/nodecode2/hosts", Value="a;b,c", Type="StringList")
+        monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "ssm:/nodecode2/")
+        assert Settings().hosts == ["a", "b,c"]
 
     def test_path_import_of_json_text_in_a_string_parameter_is_still_json(
         self, monkeypatch: pytest.MonkeyPatch, ssm: Any

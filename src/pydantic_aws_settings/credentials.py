@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
@@ -563,11 +562,13 @@ def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[
 
 #: How long the result of a role's first AssumeRole, started ahead, may wait for the refresh that uses it.
 PREFETCH_VALID = 60.0
-
-
-def _monotonic() -> float:
-    """The clock the prefetched AssumeRole's age is measured on; tests replace it."""
-    return time.monotonic()
+#: How long `reset` waits for a first AssumeRole still in flight (one nobody waited for).
+_PREFETCH_JOIN = 10.0
+#: The first AssumeRoles still in flight.
+_prefetches: set[_Prefetched] = set()
+_prefetches_lock = threading.Lock()
+#: The load whose work the current thread is doing (see `for_load`).
+_load = threading.local()
 
 
 class _Prefetched:
@@ -576,46 +577,68 @@ class _Prefetched:
     A cold load builds the role's session, then its clients (tens of milliseconds of CPU each), and only
     then signs its first request, which is when botocore would call STS: the AssumeRole round trip would
     come after all that. Started ahead on a thread of its own, it travels while the clients are built.
-    The first refresh botocore asks for takes its result, waiting for it if it is still in flight, or
-    its error: so there is still exactly one AssumeRole, and a failure is reported once, by the fetches
-    that needed the credentials. A result nobody asked for within `PREFETCH_VALID` seconds is dropped,
-    and that refresh calls STS itself. botocore calls a refresh function under its refresh lock only.
+    The first refresh botocore asks for takes its result, waiting for it if it is still in flight: so
+    there is still exactly one AssumeRole. Its error goes only to the load that built the session (which
+    reports it once); a refresh for another load, a result older than `PREFETCH_VALID` seconds on the
+    library's clock, and a process forked since (the thread did not come along) call STS anew. botocore
+    calls a refresh function under its refresh lock only.
     """
 
     def __init__(self, assume: Callable[[], dict[str, str]]) -> None:
         self._assume = assume
         self._first: Future[dict[str, str]] | None = Future()
-        self._done_at: float | None = None
-        thread = threading.Thread(target=self._run, name="pydantic-aws-settings-assume-role", daemon=True)
-        thread.start()
+        self._load = getattr(_load, "token", None)
+        self._pid = os.getpid()
+        self._done_at: datetime.datetime | None = None
+        name = "pydantic-aws-settings-assume-role"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        with _prefetches_lock:
+            _prefetches.add(self)
+        self._thread.start()
 
     def _run(self) -> None:
         first = self._first
         assert first is not None  # noqa: S101 - set in __init__, taken only by __call__
         try:
-            first.set_result(self._assume())
+            credentials = self._assume()
         except BaseException as exc:  # noqa: BLE001 - delivered to the refresh that takes it
+            self._done_at = _now()
             first.set_exception(exc)
-        self._done_at = _monotonic()
+        else:
+            self._done_at = _now()
+            first.set_result(credentials)
+        finally:
+            with _prefetches_lock:
+                _prefetches.discard(self)
+
+    def join(self, timeout: float) -> None:
+        """Wait for the AssumeRole in flight, `timeout` seconds at most."""
+        self._thread.join(timeout)
 
     def __call__(self) -> dict[str, str]:
         first, self._first = self._first, None
-        if first is not None and (self._done_at is None or _monotonic() - self._done_at < PREFETCH_VALID):
-            return first.result()
-        return self._assume()
-
-
-#: The load whose fetches the current thread is sending (see `for_load`).
-_load = threading.local()
+        if first is None or self._pid != os.getpid():
+            return self._assume()
+        try:
+            credentials = first.result()  # bounded: the AssumeRole has the client's timeouts and retries
+        except Exception:
+            if getattr(_load, "token", None) is not self._load:
+                return self._assume()  # another load's failure: this load tries for itself
+            raise
+        assert self._done_at is not None  # noqa: S101 - set before the result
+        if (_now() - self._done_at).total_seconds() >= PREFETCH_VALID:
+            return self._assume()
+        return credentials
 
 
 def for_load(token: object, request: Callable[[], _T]) -> _T:
-    """Run one of a load's requests, marked as the load's (`token`: one object per load)."""
+    """Run `request` as part of a load (`token`: one object per load) on the current thread."""
+    previous = getattr(_load, "token", None)
     _load.token = token
     try:
         return request()
     finally:
-        _load.token = None
+        _load.token = previous
 
 
 def _share_failed_refreshes(credentials: Any) -> None:
@@ -631,7 +654,8 @@ def _share_failed_refreshes(credentials: Any) -> None:
     refresh: Callable[[], None] = credentials._refresh
     protected_refresh: Callable[[bool], None] = credentials._protected_refresh
     arrived = threading.local()  # per caller: how many refreshes had failed when it arrived
-    # How many refreshes failed, the last one's error and load; read and written under botocore's lock.
+    # How many refreshes failed, the last one's error (its arguments: not the exception, whose traceback
+    # would keep the failing load's frames alive) and load; read and written under botocore's lock.
     failed: list[Any] = [0, None, None]
 
     def counted_refresh() -> None:
@@ -643,11 +667,11 @@ def _share_failed_refreshes(credentials: Any) -> None:
         mine = getattr(_load, "token", None)
         waited = getattr(arrived, "failures", count) != count
         if is_mandatory and error is not None and (waited or (mine is not None and mine is load)):
-            raise CredentialsError(error.code, error.message, error.operation_name)
+            raise CredentialsError(*error)
         try:
             protected_refresh(is_mandatory)
         except CredentialsError as exc:
-            failed[:] = [count + 1, exc, mine]
+            failed[:] = [count + 1, (exc.code, exc.message, exc.operation_name), mine]
             raise
 
     # botocore's own methods, looked up on the instance by `get_frozen_credentials` and `_refresh`.
@@ -733,9 +757,17 @@ def client_for(service: str, region: str | None, options: Options) -> Any:
 
 
 def reset() -> None:
-    """Forget every session and client (tests; a process whose environment changed)."""
+    """Forget every session and client (tests; a process whose environment changed).
+
+    A role's first AssumeRole still in flight (started for a session nobody signed with) is waited for,
+    so that it does not reach the endpoint after the reset.
+    """
     with _lock:
         _bases.clear()
         _base_credentials.clear()
         _roles.clear()
         _clients.clear()
+    with _prefetches_lock:
+        pending = list(_prefetches)
+    for prefetch in pending:
+        prefetch.join(_PREFETCH_JOIN)

@@ -79,6 +79,16 @@ def _requests(group: list[Target], options: Options) -> Iterable[Callable[[], di
 def _fetch(targets: list[Target], options: Options) -> dict[Target, Outcome]:
     """Fetch targets that the cache did not have: one concurrent wave of batched requests.
 
+    Everything the wave does, on this thread and on the pool's, is marked as this load's (a failed
+    credentials refresh is shared by the load's requests, and reported to this load only).
+    """
+    load = object()
+    return credentials.for_load(load, lambda: _wave(targets, options, load))
+
+
+def _wave(targets: list[Target], options: Options, load: object) -> dict[Target, Outcome]:
+    """The wave of `_fetch`, marked as `load`.
+
     Each group's requests are submitted as soon as its client exists, so that building the next
     service's client overlaps the first group's round trips instead of delaying them.
     """
@@ -86,7 +96,6 @@ def _fetch(targets: list[Target], options: Options) -> dict[Target, Outcome]:
     for target in targets:
         groups[(target.identity, target.region, target.service)].append(target)
     outcomes: dict[Target, Outcome] = {}
-    load = object()  # marks this load's requests, which share a failed credentials refresh
 
     def run(group: list[Target], request: Callable[[], dict[Any, Outcome]]) -> dict[Target, Outcome]:
         by_key = credentials.for_load(load, request)

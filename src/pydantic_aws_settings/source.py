@@ -283,10 +283,27 @@ class _MappingSource(EnvSettingsSource):
         return {}
 
     def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
-        """A StringList's items for a list or other complex field; anything else as pydantic-settings does."""
+        """A StringList's items where pydantic-settings would decode JSON, else as pydantic-settings does."""
         if isinstance(value, _StringListText):
-            return value.split(",")
+            return value.split(",") if _decodes(self, field_name, field) else str(value)
         return super().decode_complex_value(field_name, field, value)  # type: ignore[arg-type]
+
+
+class _Probe:
+    """Not JSON: what `_decodes` hands pydantic-settings to see whether it would decode a field."""
+
+
+def _decodes(source: EnvSettingsSource, field_name: str, field: Any) -> bool:
+    """Whether pydantic-settings decodes a complex field's text as JSON (not with `NoDecode`, say).
+
+    Asked of pydantic-settings itself, so that its rules (`NoDecode`, `enable_decoding`, `ForceDecode`)
+    hold as they are: it hands back what it does not decode, and fails on what it tries to.
+    """
+    probe = _Probe()
+    try:
+        return EnvSettingsSource.decode_complex_value(source, field_name, field, probe) is not probe
+    except Exception:  # noqa: BLE001 - json.loads of the probe: it decodes
+        return True
 
 
 class _StringListText(str):
@@ -591,7 +608,12 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         if problem is not None:
             return None, problem
         needs_json, may_fail = _shape(use.decoder, use.path, use.target_field)
-        if fetched.kind == "StringList" and needs_json and isinstance(value, str):
+        if (
+            fetched.kind == "StringList"
+            and needs_json
+            and isinstance(value, str)
+            and _decodes(use.decoder, use.path, use.target_field)
+        ):
             value = json.dumps(value.split(","))
         if needs_json and not may_fail and isinstance(value, (str, bytes)):
             try:
