@@ -25,6 +25,7 @@ import functools
 import json
 import logging
 import os
+import sys
 import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -44,7 +45,6 @@ from pydantic_settings import (
 
 from pydantic_aws_settings.errors import Failure, InvalidReferenceError, ResolutionError
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
-from pydantic_aws_settings.markers import Parameter, SecretsManager
 from pydantic_aws_settings.options import AWSSettingsConfigDict, Options, resolve_options
 from pydantic_aws_settings.references import (
     ParameterReference,
@@ -331,14 +331,23 @@ _MARKED: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 _PLAIN_ENV_SOURCES = (EnvSettingsSource, DotEnvSettingsSource)
 
 
+def _marker_types() -> tuple[type, ...]:
+    """The marker classes, if their module was ever imported: if not, no field can hold a marker.
+
+    The package imports `markers` only when `Parameter` or `SecretsManager` is first asked for, so that
+    a process without markers does not build their classes.
+    """
+    markers = sys.modules.get("pydantic_aws_settings.markers")
+    return (markers.Parameter, markers.SecretsManager) if markers is not None else ()
+
+
 def _has_markers(settings_cls: type[BaseSettings]) -> bool:
     """Whether any field of the class declares a `Parameter` or `SecretsManager` marker (remembered)."""
     marked = _MARKED.get(settings_cls)
     if marked is None:
-        marked = _MARKED[settings_cls] = any(
-            isinstance(m, (Parameter, SecretsManager))
-            for info in settings_cls.model_fields.values()
-            for m in info.metadata
+        kinds = _marker_types()
+        marked = _MARKED[settings_cls] = bool(kinds) and any(
+            isinstance(m, kinds) for info in settings_cls.model_fields.values() for m in info.metadata
         )
     return marked
 
@@ -556,6 +565,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         """The declared markers of fields nothing above supplies, as uses feeding a mapping source."""
         if not _has_markers(self.settings_cls):
             return None
+        from pydantic_aws_settings.markers import Parameter, SecretsManager  # imported: a field has one
+
         source = _MappingSource(self.settings_cls, "")
         sink: dict[str, Any] = {}
         source.env_vars = sink
