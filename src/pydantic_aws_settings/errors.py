@@ -77,7 +77,10 @@ class Failure:
 
     def __str__(self) -> str:
         detail = f": {self.detail}" if self.detail else ""
-        return f"{self.field} (from {self.variable} = {self.reference!r}): {self.code}{detail}"
+        return f"{self._where()}: {self.code}{detail}"
+
+    def _where(self) -> str:
+        return f"{self.field} (from {self.variable} = {self.reference!r})"
 
 
 class ResolutionError(AWSSettingsError):
@@ -119,7 +122,6 @@ def _lines(failures: list[Failure]) -> list[str]:
         if number is None:
             lines.append(f"  {failure}")
         else:
-            where = f"{failure.field} (from {failure.variable} = {failure.reference!r})"
-            lines.append(f"  {where}: {failure.code} (see [{number}])")
+            lines.append(f"  {failure._where()}: {failure.code} (see [{number}])")
     lines += [f"  [{number}] {detail}" for detail, number in notes.items()]
     return lines
