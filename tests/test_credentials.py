@@ -1023,6 +1023,27 @@ class TestDataLoader:
         assert isinstance(loader.file_loader, creds._JSONFileLoader)
 
 
+@pytest.mark.usefixtures("role_env")
+def test_every_request_names_the_library_in_its_user_agent(
+    aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS sees (and CloudTrail records) which library read the secret, the AssumeRole included."""
+    from pydantic_aws_settings import __version__
+
+    agents: list[tuple[str, str]] = []
+    classify = proxy_module._classify
+
+    def classify_and_record(handler: Any, body: bytes) -> tuple[str, Any, bool]:
+        operation, parsed, is_json = classify(handler, body)
+        agents.append((operation, handler.headers.get("User-Agent", "")))
+        return operation, parsed, is_json
+
+    monkeypatch.setattr(proxy_module, "_classify", classify_and_record)
+    assert AppSettings().secret == SECRET
+    assert sorted(operation for operation, _ in agents) == ["AssumeRole", "BatchGetSecretValue"]
+    assert all(f"pydantic-aws-settings/{__version__}" in agent for _, agent in agents), agents
+
+
 class TestIdentity:
     """The identity keys sessions and cached values: role options and the base credentials' environment."""
 

@@ -715,13 +715,17 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> S
 
 
 def _config(options: Options) -> Any:
+    """The clients' configuration; their User-Agent names the library (CloudTrail records it)."""
     from botocore.config import Config
+
+    from pydantic_aws_settings import __version__
 
     return Config(
         connect_timeout=options.connect_timeout,
         read_timeout=options.read_timeout,
         retries={"mode": "standard", "total_max_attempts": options.max_attempts},
         max_pool_connections=max(10, options.max_workers),
+        user_agent_extra=f"pydantic-aws-settings/{__version__}",
     )
 
 
