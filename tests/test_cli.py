@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings
@@ -204,6 +205,26 @@ class TestCheck:
         with recording_origins() as origins:
             settings = Local(name="x")
         assert rows_for(settings, origins) == [("name", "init", "", "x"), ("size", "default", "", "3")]
+
+    def test_a_field_from_nested_variables_names_them(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A model fed by `PREFIX_FIELD__KEY` variables shows the first of them, not a `PREFIX_FIELD`."""
+
+        class Db(BaseModel):
+            host: str
+            port: int
+
+        class Nested(AWSBaseSettings):
+            model_config = SettingsConfigDict(env_prefix="NEST_", env_nested_delimiter="__")
+            db: Db
+            name: str
+
+        monkeypatch.setenv("NEST_DB__PORT", "5432")
+        monkeypatch.setenv("NEST_DB__HOST", "db.internal")
+        monkeypatch.setenv("NEST_NAME", "app")
+        with recording_origins() as origins:
+            Nested()
+        assert (origins["db"].kind, origins["db"].variable) == ("env", "NEST_DB__HOST and 1 more")
+        assert (origins["name"].kind, origins["name"].variable) == ("env", "NEST_NAME")
 
 
 class TestExec:

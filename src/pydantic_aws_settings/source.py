@@ -806,6 +806,21 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         for key in hidden:
             merged[key] = _hide(merged[key])
 
+    def _variables_of(self, source: EnvSettingsSource, info: FieldInfo, name: str) -> str:
+        """The variable a field's plain value came from, or its first nested variable and how many more."""
+        names = [e for _, e, _ in source._extract_field_info(info, name)]
+        present = next((e for e in names if e in source.env_vars), None)
+        if present is not None:
+            return self._spelling(source, present)
+        delimiter = source.env_nested_delimiter
+        nested = sorted(
+            var for e in names for var in source.env_vars if delimiter and var.startswith(f"{e}{delimiter}")
+        )
+        if not nested:
+            return self._spelling(source, names[0] if names else name)
+        more = f" and {len(nested) - 1} more" if len(nested) > 1 else ""
+        return f"{self._spelling(source, nested[0])}{more}"
+
     def _origins(
         self,
         results: list[tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]],
@@ -843,9 +858,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                     sensitive = any(u.sensitive for u in mine)
                     origins[name] = Origin(kind, mine[0].describe(), mine[0].text, sensitive)
                 elif isinstance(source, EnvSettingsSource) and kind != "declared":
-                    names = [e for _, e, _ in source._extract_field_info(info, name)]
-                    present = next((e for e in names if e in source.env_vars), names[0] if names else name)
-                    origins[name] = Origin(kind, self._spelling(source, present))
+                    origins[name] = Origin(kind, self._variables_of(source, info, name))
                 break
         return origins
 
