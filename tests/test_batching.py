@@ -81,8 +81,11 @@ class TestBatching:
         self, monkeypatch: pytest.MonkeyPatch, sm: Any, aws_proxy: Any
     ) -> None:
         """A denied batch call is retried once DENIAL_MEMORY has passed, in case the policy now grants it."""
-        from pydantic_aws_settings.fetch import secretsmanager
+        from pydantic_aws_settings._state import state
+        from pydantic_aws_settings.fetch.secretsmanager import DENIAL_MEMORY, DenialMemory
 
+        now = [0.0]
+        monkeypatch.setattr(state(), "denials", DenialMemory(clock=lambda: now[0]))
         sm.create_secret(Name="x", SecretString="vx")
         monkeypatch.setenv("X", "secretsmanager:x")
         monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "0")
@@ -91,7 +94,10 @@ class TestBatching:
         cls()
         cls()
         assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetSecretValue": 2}
-        monkeypatch.setattr(secretsmanager, "DENIAL_MEMORY", 0.0)
+        now[0] = DENIAL_MEMORY - 0.001
+        cls()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetSecretValue": 3}
+        now[0] = DENIAL_MEMORY
         aws_proxy.reset()
         assert cls().x == "vx"  # type: ignore[attr-defined]
         assert aws_proxy.counts == {"BatchGetSecretValue": 1}

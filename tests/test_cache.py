@@ -14,10 +14,10 @@ from pydantic_aws_settings import (
     AWSBaseSettings,
     LiveSettings,
     ResolutionError,
+    _state,
     clear_cache,
     invalidate,
     invalidate_field,
-    resolver,
 )
 from pydantic_aws_settings.cache import JITTER, ValueCache
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
@@ -45,7 +45,7 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Replace the process cache with one on a fake clock and without jitter."""
     fake = FakeClock()
-    monkeypatch.setattr(resolver, "CACHE", ValueCache(timer=fake, rng=lambda: 0.0))
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=fake, rng=lambda: 0.0))
     return fake
 
 

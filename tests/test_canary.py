@@ -11,7 +11,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, ResolutionError
-from pydantic_aws_settings.resolver import CACHE
+from pydantic_aws_settings._state import state
 from support.logs import all_records_to
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class TestCanary:
         with pytest.raises((ResolutionError, ValidationError)) as caught:
             Settings()
         texts = [str(caught.value), repr(caught.value), *debug_logs.texts]
-        texts += [repr(CACHE), repr(AWSSettingsSource(Settings))]
+        texts += [repr(state()), repr(AWSSettingsSource(Settings))]
         cause: BaseException | None = caught.value
         while cause is not None:
             texts += [str(cause), repr(cause)]
@@ -115,7 +115,7 @@ class TestCanary:
         settings = Settings()
         assert settings.token is not None
         assert settings.token.get_secret_value() == CANARY
-        texts = [*debug_logs.texts, repr(settings), str(settings), repr(CACHE)]
+        texts = [*debug_logs.texts, repr(settings), str(settings), repr(state())]
         assert [text for text in texts if CANARY in text] == []
 
 

@@ -28,7 +28,7 @@ import pytest
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, ResolutionError, credentials, resolver
+from pydantic_aws_settings import AWSBaseSettings, ResolutionError, _state, credentials
 from pydantic_aws_settings._loopback import free_port
 from pydantic_aws_settings.cache import ValueCache
 from support.logs import all_records_to
@@ -311,7 +311,7 @@ class TestFaultMatrix:
     def _warm_up(row: Fault, moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[App, FakeClock]:
         """A first load without the fault, then the TTL runs out (and the role's session, for STS rows)."""
         clock = FakeClock()
-        monkeypatch.setattr(resolver, "CACHE", ValueCache(timer=clock, rng=lambda: 0.0))
+        monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
         role_clock = _use_role(row, monkeypatch)
         # A warm dead endpoint must die under the clients the first load built: a proxy of this test's own.
         private = AWSProxy(moto_server.url).start() if row.endpoint else None
@@ -402,7 +402,7 @@ class TestBatchFaults:
     ) -> None:
         """Warm, the denial is remembered: the refresh goes straight to GetSecretValue, with no warning."""
         clock = FakeClock()
-        monkeypatch.setattr(resolver, "CACHE", ValueCache(timer=clock, rng=lambda: 0.0))
+        monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
         aws_proxy.inject("BatchGetSecretValue", "AccessDeniedException")
         App()
         clock.now += 301

@@ -29,7 +29,7 @@ import pytest  # noqa: TC002 - the fixtures it types are pytest's own
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, resolver
+from pydantic_aws_settings import AWSBaseSettings, _state
 from pydantic_aws_settings.cache import ValueCache
 from pydantic_aws_settings.fetch import Fetched
 from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
@@ -255,7 +255,7 @@ def test_load_with_expiries_and_faults(
     monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("PYDANTIC_AWS_READ_TIMEOUT", "0.25")
     clock = Clock()
-    monkeypatch.setattr(resolver, "CACHE", ValueCache(timer=clock, rng=lambda: 0.0))
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
     flights = Flights()
     monkeypatch.setattr(sm_fetch, "fetch_batch", flights.wrap("BatchGetSecretValue", sm_fetch.fetch_batch))
     monkeypatch.setattr(ssm_fetch, "fetch_names", flights.wrap("GetParameters", ssm_fetch.fetch_names))

@@ -724,9 +724,9 @@ class TestProperties:
             (f"ssm:{PARAMETER_ARN}", f"{PARAMETER_ARN}#k"),
         ],
     )
-    def test_fetch_key_shared(self, first: str, second: str) -> None:
+    def test_target_shared(self, first: str, second: str) -> None:
         """References that differ only by key, optional or bare_arn share one fetch."""
-        assert parse(first).fetch_key() == parse(second).fetch_key()
+        assert parse(first).target() == parse(second).target()
 
     @pytest.mark.parametrize(
         ("first", "second"),
@@ -739,16 +739,25 @@ class TestProperties:
             ("ssm:/x", "ssm:/x/"),
         ],
     )
-    def test_fetch_key_distinct(self, first: str, second: str) -> None:
+    def test_target_distinct(self, first: str, second: str) -> None:
         """References to another version, label, or identifier as written do not share a fetch."""
-        assert parse(first).fetch_key() != parse(second).fetch_key()
+        assert parse(first).target() != parse(second).target()
 
-    def test_fetch_key_values(self) -> None:
-        """fetch_key holds the identifier and the version selection."""
-        assert parse("secretsmanager:db#k?stage=S").fetch_key() == ("db", "S", None)
-        assert parse(f"{SECRET_ARN}:k::v1").fetch_key() == (SECRET_ARN, None, "v1")
-        assert parse("ssm:/x:3#k").fetch_key() == ("/x", "3")
-        assert parse("ssm:/x").fetch_key() == ("/x", None)
+    def test_target_values(self) -> None:
+        """A target holds the identifier and the version selection, and prints as a reference."""
+        assert parse("secretsmanager:db#k?stage=S").target() == SecretReference("db", stage="S")
+        assert parse(f"{SECRET_ARN}:k::v1").target() == SecretReference(SECRET_ARN, version="v1")
+        assert parse("ssm:/x:3#k").target() == ParameterReference("/x", "3")
+        assert parse("ssm:/x").target() == ParameterReference("/x")
+        assert (
+            str(parse(f"optional:{SECRET_ARN}:k::v1").target()) == f"secretsmanager:{SECRET_ARN}?version=v1"
+        )
+        assert str(parse(f"{PARAMETER_ARN}:2#k").target()) == f"ssm:{PARAMETER_ARN}:2"
+
+    def test_target_of_a_target_is_itself(self) -> None:
+        """A reference that is already a target is returned as it is (no copy on the warm path)."""
+        ref = parse("ssm:/x:3")
+        assert ref.target() is ref
 
     @pytest.mark.parametrize(
         ("text", "api_name"),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings._state import _reset_process_state as _reset_process_state
 from pydantic_aws_settings._state import clear_cache, invalidate, invalidate_field
+from pydantic_aws_settings._version import __version__ as __version__
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, InvalidReferenceError, ResolutionError
 from pydantic_aws_settings.options import AWSSettingsConfigDict
 from pydantic_aws_settings.references import (
@@ -39,7 +40,6 @@ __all__ = [
     "parse_reference",
 ]
 
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from pydantic_aws_settings.live import LiveSettings

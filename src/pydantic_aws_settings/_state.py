@@ -1,24 +1,85 @@
-"""Process-wide state: the value cache, sessions and clients, and the calls that drop them."""
+"""The process state, in one place: the value cache, the clients and sessions, the denial memory.
+
+Every object a load keeps between loads lives on the one `ProcessState` that `state()` builds on first
+use (so that importing the package builds nothing) and `reset()` drops. Nothing else in the package keeps
+a module global that a test or a forked process would have to reset. The calls users make on it
+(`clear_cache`, `invalidate`, `invalidate_field`) are defined here too.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
-
     from pydantic_settings import BaseSettings
 
+    from pydantic_aws_settings.cache import ValueCache
     from pydantic_aws_settings.references import Reference
+    from pydantic_aws_settings.resolver import Target
 
-__all__ = ["_reset_process_state", "clear_cache", "invalidate", "invalidate_field"]
+__all__ = ["ProcessState", "clear_cache", "invalidate", "invalidate_field", "reset", "state"]
+
+
+class ProcessState:
+    """What a process keeps between loads.
+
+    Attributes:
+        cache: the values every load shares (keyed by `resolver.Target`).
+        denials: the clients whose BatchGetSecretValue was denied, and when.
+    """
+
+    __slots__ = ("cache", "denials")
+
+    def __init__(self) -> None:
+        from pydantic_aws_settings.cache import ValueCache
+        from pydantic_aws_settings.fetch.secretsmanager import DenialMemory
+
+        self.cache: ValueCache[Target] = ValueCache()
+        self.denials = DenialMemory()
+
+    def __repr__(self) -> str:
+        return f"ProcessState(cache={self.cache!r}, denials={self.denials!r})"
+
+
+_STATE: ProcessState | None = None
+_LOCK = threading.Lock()
+
+
+def state() -> ProcessState:
+    """The process state, built on first use."""
+    current = _STATE
+    if current is None:
+        with _LOCK:
+            current = _build()
+    return current
+
+
+def _build() -> ProcessState:
+    global _STATE
+    if _STATE is None:
+        _STATE = ProcessState()
+    return _STATE
+
+
+def reset() -> None:
+    """Drop cached values, sessions, clients and remembered denials (tests; an environment that changed)."""
+    global _STATE
+    with _LOCK:
+        _STATE = None
+    from pydantic_aws_settings import credentials
+
+    credentials.reset()
+
+
+#: The name the package and the test suite have used for `reset`.
+_reset_process_state = reset
 
 
 def clear_cache() -> None:
     """Drop every cached value, so the next load fetches everything again."""
-    from pydantic_aws_settings.resolver import CACHE
-
-    CACHE.clear()
+    if _STATE is not None:
+        _STATE.cache.clear()
 
 
 def invalidate(reference: str | Reference) -> int:
@@ -31,19 +92,15 @@ def invalidate(reference: str | Reference) -> int:
         InvalidReferenceError: the text is not a reference.
     """
     from pydantic_aws_settings.errors import InvalidReferenceError
-    from pydantic_aws_settings.references import SecretReference, parse_reference
-    from pydantic_aws_settings.resolver import CACHE, Target
+    from pydantic_aws_settings.references import parse_reference
 
     ref = parse_reference(reference) if isinstance(reference, str) else reference
     if ref is None:
         raise InvalidReferenceError(str(reference), "not a reference")
-    service = "secretsmanager" if isinstance(ref, SecretReference) else "ssm"
-    wanted = ref.fetch_key()
-
-    def matches(key: Hashable) -> bool:
-        return isinstance(key, Target) and key.service == service and key.key == wanted
-
-    return CACHE.invalidate(matches)
+    if _STATE is None:
+        return 0
+    wanted = ref.target()
+    return _STATE.cache.invalidate(lambda key: key.ref == wanted)
 
 
 def invalidate_field(settings_cls: type[BaseSettings], field: str) -> int:
@@ -59,13 +116,3 @@ def invalidate_field(settings_cls: type[BaseSettings], field: str) -> int:
     direct = [p for p in planned if p.field == field or p.field.startswith(f"{field}.")]
     chosen = direct or [p for p in planned if p.variable == "PYDANTIC_AWS_IMPORT"]
     return sum(invalidate(p.reference) for p in chosen)
-
-
-def _reset_process_state() -> None:
-    """Drop cached values, sessions, clients and remembered denials (tests; an environment that changed)."""
-    from pydantic_aws_settings import credentials
-    from pydantic_aws_settings.fetch import secretsmanager
-
-    clear_cache()
-    credentials.reset()
-    secretsmanager.forget_denials()

@@ -15,6 +15,10 @@ Rules (the same for every thread and every settings class of a process):
 
 Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
 absent and is dropped when next seen. The clock is injectable for tests.
+
+Why not `cachetools.TTLCache`: its TTL is one per cache and its expired entries are gone, while here the
+TTL belongs to each load (its options), an expired entry must stay to be served stale, and concurrent
+misses must share one fetch; `TTLCache` offers none of the three, so only its LRU storage is used.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
 
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Hashable, Mapping
 
 __all__ = ["JITTER", "ValueCache"]
+
+K = TypeVar("K", bound="Hashable")
 
 logger = logging.getLogger("pydantic_aws_settings")
 
@@ -46,7 +52,11 @@ class _Entry:
     value: Fetched
     fetched_at: float
     life_factor: float  # in (1 - JITTER, 1]
-    stale_until: float
+    stale_until: float  # the end of its jittered life plus max_stale: the one definition of the stale window
+
+    def fresh_until(self, ttl: float) -> float:
+        """When the entry stops being fresh for a load with this TTL."""
+        return self.fetched_at + ttl * self.life_factor
 
 
 @dataclass(slots=True)
@@ -55,7 +65,7 @@ class _Flight:
     outcome: Outcome = field(default_factory=lambda: FetchFailure("InternalError", "fetch did not finish"))
 
 
-class ValueCache:
+class ValueCache(Generic[K]):
     """A thread-safe cache of fetched values; one instance serves the whole process.
 
     Args:
@@ -73,16 +83,16 @@ class ValueCache:
         self._timer = timer
         self._rng = rng
         self._lock = threading.Lock()
-        self._entries: LRUCache[Hashable, _Entry] = LRUCache(maxsize)
-        self._flights: dict[Hashable, _Flight] = {}
+        self._entries: LRUCache[K, _Entry] = LRUCache(maxsize)
+        self._flights: dict[K, _Flight] = {}
 
     def get_many(
         self,
-        keys: Collection[Hashable],
-        fetch: Callable[[list[Hashable]], Mapping[Hashable, Outcome]],
+        keys: Collection[K],
+        fetch: Callable[[list[K]], Mapping[K, Outcome]],
         ttl: float,
         max_stale: float,
-    ) -> dict[Hashable, Outcome]:
+    ) -> dict[K, Outcome]:
         """Return an outcome for every key, fetching in one call those that are neither fresh nor in flight.
 
         Args:
@@ -92,9 +102,9 @@ class ValueCache:
             ttl: seconds a value stays fresh for this load (0: the cache is off).
             max_stale: seconds past the TTL a value may be served when its refresh fails.
         """
-        outcomes: dict[Hashable, Outcome] = {}
-        mine: list[Hashable] = []
-        waiting: dict[Hashable, _Flight] = {}
+        outcomes: dict[K, Outcome] = {}
+        mine: list[K] = []
+        waiting: dict[K, _Flight] = {}
         with self._lock:
             now = self._timer()
             data = self._entries
@@ -104,7 +114,7 @@ class ValueCache:
                 if entry is not None and now >= entry.stale_until:
                     del data[key]
                     entry = None
-                if entry is not None and now < entry.fetched_at + ttl * entry.life_factor:
+                if entry is not None and now < entry.fresh_until(ttl):
                     outcomes[key] = entry.value
                 elif key in self._flights:
                     waiting[key] = self._flights[key]
@@ -120,13 +130,13 @@ class ValueCache:
 
     def _fetch_owned(
         self,
-        keys: list[Hashable],
-        fetch: Callable[[list[Hashable]], Mapping[Hashable, Outcome]],
+        keys: list[K],
+        fetch: Callable[[list[K]], Mapping[K, Outcome]],
         ttl: float,
         max_stale: float,
-        outcomes: dict[Hashable, Outcome],
+        outcomes: dict[K, Outcome],
     ) -> None:
-        fetched: Mapping[Hashable, Outcome] = {}
+        fetched: Mapping[K, Outcome] = {}
         try:
             fetched = fetch(keys)
         except Exception as exc:  # noqa: BLE001 - becomes every owned key's failure, and never strands waiters
@@ -143,18 +153,18 @@ class ValueCache:
                     flight.outcome = outcome
                     flight.done.set()
 
-    def _settle(self, key: Hashable, outcome: Outcome, now: float, ttl: float, max_stale: float) -> Outcome:
+    def _settle(self, key: K, outcome: Outcome, now: float, ttl: float, max_stale: float) -> Outcome:
         """Store a fetched value, or turn a failure into the last good value when it may be served stale."""
         if isinstance(outcome, Fetched):
             if ttl > 0:
                 life = 1.0 - JITTER * self._rng()
-                self._entries[key] = _Entry(outcome, now, life, now + ttl + max_stale)
+                self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale)
             return outcome
         entry = self._live(key, now)
         if outcome.not_found:
             self._entries.pop(key, None)
             return outcome
-        if entry is not None and now < entry.fetched_at + ttl * entry.life_factor + max_stale:
+        if entry is not None:
             logger.warning(
                 "serving a stale value of %s: refreshing it failed with %s (fetched %.0f s ago)",
                 key,
@@ -164,7 +174,7 @@ class ValueCache:
             return entry.value
         return outcome
 
-    def _live(self, key: Hashable, now: float) -> _Entry | None:
+    def _live(self, key: K, now: float) -> _Entry | None:
         """The entry of a key unless its stale window is over (then dropped); call with the lock held."""
         entry = self._entries.get(key)
         if entry is not None and now >= entry.stale_until:
@@ -176,13 +186,13 @@ class ValueCache:
         """The cache's clock (monotonic seconds; a fake one in tests)."""
         return self._timer()
 
-    def fresh_until(self, key: Hashable, ttl: float) -> float | None:
+    def fresh_until(self, key: K, ttl: float) -> float | None:
         """When an entry stops being fresh for a load with this TTL, on the cache's clock; None if absent."""
         with self._lock:
             entry = self._live(key, self._timer())
-            return None if entry is None else entry.fetched_at + ttl * entry.life_factor
+            return None if entry is None else entry.fresh_until(ttl)
 
-    def invalidate(self, predicate: Callable[[Hashable], bool]) -> int:
+    def invalidate(self, predicate: Callable[[K], bool]) -> int:
         """Drop every entry whose key matches; return how many were dropped."""
         with self._lock:
             doomed = [key for key in list(self._entries.keys()) if predicate(key)]

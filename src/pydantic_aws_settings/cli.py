@@ -288,12 +288,10 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
     resolved = dict(environ)
     if found:
         options = resolve_options(environ=environ)
-        from pydantic_aws_settings.resolver import resolve, target_for  # imports boto3 lazily
+        from pydantic_aws_settings.resolver import resolve  # imports boto3 lazily
 
-        targets = [target_for(ref, options) for _, _, ref in found]
-        outcomes = resolve(targets, options)
-        for (name, text, ref), target in zip(found, targets, strict=True):
-            outcome = outcomes[target]
+        outcomes = resolve([ref for _, _, ref in found], options)
+        for (name, text, ref), outcome in zip(found, outcomes, strict=True):
             problem = outcome if isinstance(outcome, FetchFailure) else None
             if isinstance(outcome, Fetched):
                 try:

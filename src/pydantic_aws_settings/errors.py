@@ -49,10 +49,6 @@ class InvalidReferenceError(AWSSettingsError):
         where = f"{variable}: " if variable else ""
         super().__init__(f"{where}malformed reference {text!r}: {reason}")
 
-    def with_variable(self, variable: str) -> InvalidReferenceError:
-        """Return the same error, naming the variable the reference came from."""
-        return InvalidReferenceError(self.text, self.reason, variable)
-
 
 @dataclass(frozen=True)
 class Failure:

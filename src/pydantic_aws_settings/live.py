@@ -64,9 +64,9 @@ class LiveSettings(Generic[S]):
 
     @staticmethod
     def _now() -> float:
-        from pydantic_aws_settings.resolver import CACHE
+        from pydantic_aws_settings._state import state
 
-        return CACHE.now()
+        return state().cache.now()
 
     def get(self) -> S:
         """The current settings; reloaded first when a value they used has gone stale."""
@@ -103,7 +103,6 @@ class LiveSettings(Generic[S]):
         return self.refresh()
 
     def _reload(self, *, raise_errors: bool) -> None:
-        from pydantic_aws_settings.resolver import CACHE
         from pydantic_aws_settings.source import recording
 
         with recording() as report:
@@ -123,14 +122,16 @@ class LiveSettings(Generic[S]):
         if self._current is None or fresh != self._current:
             self._current = fresh
         now = self._now()
-        if not report.targets or report.options is None:
+        if not report.references or report.options is None:
             self._next_check = math.inf  # nothing fetched: nothing can go stale
             return
-        ttl = report.options.cache_ttl
-        ends = [CACHE.fresh_until(target, ttl) for target in report.targets]
-        known = [end for end in ends if end is not None]
-        soonest = min(known) if known and len(known) == len(ends) else now
-        self._next_check = soonest if soonest > now else now + min(self.retry_after, max(ttl, 0.0))
+        from pydantic_aws_settings.resolver import fresh_until
+
+        soonest = fresh_until(report.references, report.options)
+        if soonest is not None and soonest > now:
+            self._next_check = soonest
+        else:
+            self._next_check = now + min(self.retry_after, max(report.options.cache_ttl, 0.0))
 
     def __repr__(self) -> str:
         return f"LiveSettings({self.settings_cls.__name__}, reloads={self.reloads})"

@@ -131,14 +131,16 @@ class SecretReference:
         """The region named by the ARN, or `None` when `secret_id` is a name."""
         return _arn_region(self.secret_id)
 
-    def fetch_key(self) -> tuple[str, str | None, str | None]:
-        """What must be fetched for this reference.
+    def target(self) -> SecretReference:
+        """What must be fetched for this reference: the secret version it reads, as a reference.
 
         Returns:
-            `(secret_id, stage, version)`: two references that differ only by key, optional or bare_arn
-            share one fetch.
+            The reference without `#KEY`, `optional:` and the bare-ARN spelling: two references that differ
+            only in those share one fetch and one cached value.
         """
-        return (self.secret_id, self.stage, self.version)
+        if self.key is None and not self.optional and not self.bare_arn:
+            return self
+        return SecretReference(self.secret_id, None, self.stage, self.version)
 
     def __str__(self) -> str:
         return format_reference(self)
@@ -183,14 +185,16 @@ class ParameterReference:
         """The region named by the ARN, or `None` when `name` is not an ARN."""
         return _arn_region(self.name)
 
-    def fetch_key(self) -> tuple[str, str | None]:
-        """What must be fetched for this reference.
+    def target(self) -> ParameterReference:
+        """What must be fetched for this reference: the parameter (with its selector) or path, as a reference.
 
         Returns:
-            `(name, selector)`: two references that differ only by key, optional or bare_arn share one
-            fetch.
+            The reference without `#KEY`, `optional:` and the bare-ARN spelling: two references that differ
+            only in those share one fetch and one cached value.
         """
-        return (self.name, self.selector)
+        if self.key is None and not self.optional and not self.bare_arn:
+            return self
+        return ParameterReference(self.name, self.selector)
 
     def api_name(self) -> str:
         """The name as sent to SSM's GetParameters.

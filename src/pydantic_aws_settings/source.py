@@ -58,8 +58,6 @@ from pydantic_aws_settings.values import extract, json_text
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-    from pydantic_aws_settings.resolver import Target
-
 __all__ = [
     "AWSBaseSettings",
     "AWSSettingsSource",
@@ -97,12 +95,12 @@ class LoadReport:
     Attributes:
         origins: top-level field -> where its value came from; fields missing came from init
             arguments or defaults.
-        targets: every cache target the loads needed (for `LiveSettings` to know when to look again).
+        references: every reference the loads fetched (for `LiveSettings` to know when to look again).
         options: the options of the last load that fetched anything.
     """
 
     origins: dict[str, Origin] = field(default_factory=dict)
-    targets: list[Target] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
     options: Options | None = None
 
 
@@ -180,7 +178,6 @@ class _Use:
         "sensitive",
         "sink",
         "sink_key",
-        "target",
         "target_field",
         "text",
     )
@@ -206,14 +203,13 @@ class _Use:
         self.sink_key = sink_key
         self.target_field = target_field
         self.decoder = decoder
-        self.target: Target | None = None
         self.resolved = False
         self.sensitive = False
 
     def __repr__(self) -> str:
         return (
             f"_Use(path={self.path!r}, kind={self.kind!r}, text={self.text!r}, ref={self.ref!r}, "
-            f"sink_key={self.sink_key!r}, target={self.target!r}, resolved={self.resolved!r}, "
+            f"sink_key={self.sink_key!r}, resolved={self.resolved!r}, "
             f"sensitive={self.sensitive!r})"
         )
 
@@ -729,28 +725,20 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         self._import_sensitive: list[bool] = []
 
         refs: list[Reference] = [use.reference for use in uses] + [ref for _, ref in imports]
-        outcomes: dict[Target, Fetched | FetchFailure] = {}
-        targets: list[Target] = []
+        resolved: list[Fetched | FetchFailure] = []
         if refs:
-            from pydantic_aws_settings.credentials import identity_for
-            from pydantic_aws_settings.resolver import resolve, target_for
+            from pydantic_aws_settings.resolver import resolve
 
-            identity = identity_for(self.options)
-            targets = [target_for(ref, self.options, identity) for ref in refs]
-            for use, target in zip(uses, targets, strict=False):
-                use.target = target
-            outcomes = resolve(targets, self.options)
+            resolved = resolve(refs, self.options)
             report = _RECORDER.get()
             if report is not None:
-                report.targets.extend(targets)
+                report.references.extend(refs)
                 report.options = self.options
-        for use in uses:
-            if use.target is not None:
-                self._apply(use, outcomes[use.target], failures)
-        import_targets = targets[len(uses) :]
+        for use, outcome in zip(uses, resolved[: len(uses)], strict=True):
+            self._apply(use, outcome, failures)
         imported = [
-            self._import_values(text, ref, outcomes[target], failures)
-            for (text, ref), target in zip(imports, import_targets, strict=True)
+            self._import_values(text, ref, outcome, failures)
+            for (text, ref), outcome in zip(imports, resolved[len(uses) :], strict=True)
         ]
         if failures:
             raise ResolutionError(failures, self.settings_cls.__name__)

@@ -1,14 +1,35 @@
 """One module per AWS service: a batch of references in, values or per-reference failures out.
 
 Each module knows one service's API and nothing else: no pydantic, no cache, no threads of its own
-(the resolver runs the requests they plan concurrently). The shapes they share are defined here.
+(the resolver runs the requests they plan concurrently). The shapes they share and the contract they
+implement (`Fetcher`) are defined here; `fetcher_for` looks a service's module up, so the resolver has
+no `if` per service.
+
+The references a fetcher receives are *targets* (`Reference.target()`): no `#KEY`, no `optional:`, one
+per distinct thing to fetch. Each request a fetcher plans returns an outcome for every target it was
+given, keyed by that target.
 """
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+import importlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-__all__ = ["FetchFailure", "Fetched", "Outcome", "ValueKind", "failure_from_exception"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+__all__ = [
+    "SERVICES",
+    "FetchFailure",
+    "Fetched",
+    "Fetcher",
+    "Outcome",
+    "Request",
+    "ValueKind",
+    "failure_from_exception",
+    "fetcher_for",
+]
 
 ValueKind = Literal["SecretString", "SecretBinary", "String", "StringList", "SecureString", "Path"]
 
@@ -83,3 +104,32 @@ def failure_from_exception(exc: Exception) -> FetchFailure:
         code = str(error.get("Code") or "ClientError")
         return FetchFailure(code, str(error.get("Message") or ""))
     return FetchFailure(type(exc).__name__, str(exc))
+
+
+#: One request a fetcher planned: when called, it returns an outcome for each target it covers.
+Request = Callable[[], Mapping[Any, Outcome]]
+
+
+class Fetcher(Protocol):
+    """The contract of one service's fetcher: split targets into the fewest requests the API allows.
+
+    Both `fetch.ssm` and `fetch.secretsmanager` implement it as modules; the resolver finds them with
+    `fetcher_for` and runs the requests they plan concurrently.
+    """
+
+    def plan(self, client: Any, targets: Sequence[Any], /) -> Iterator[Request]:
+        """Yield the requests that fetch `targets` with `client`, each returning outcomes by target."""
+        ...
+
+
+#: The fetcher module of each service, imported on first use.
+SERVICES = {
+    "secretsmanager": "pydantic_aws_settings.fetch.secretsmanager",
+    "ssm": "pydantic_aws_settings.fetch.ssm",
+}
+
+
+def fetcher_for(service: str) -> Fetcher:
+    """The fetcher of a service (`"secretsmanager"` or `"ssm"`)."""
+    module: Fetcher = importlib.import_module(SERVICES[service])
+    return module

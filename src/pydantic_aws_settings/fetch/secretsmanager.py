@@ -8,8 +8,10 @@ GetSecretValue only), each id of that batch falls back to its own GetSecretValue
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, failure_from_exception
@@ -19,38 +21,75 @@ if TYPE_CHECKING:
 
     from types_boto3_secretsmanager.client import SecretsManagerClient
 
-__all__ = ["BATCH_SIZE", "SecretTarget", "fetch_batch", "fetch_one", "plan"]
+    from pydantic_aws_settings.references import SecretReference
+
+__all__ = ["BATCH_SIZE", "DENIAL_MEMORY", "DenialMemory", "fetch_batch", "fetch_one", "plan"]
 
 BATCH_SIZE = 20
-
-#: (secret id, version stage, version id): what one GetSecretValue reads.
-SecretTarget = tuple[str, str | None, str | None]
 
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied", "403"})
 #: Seconds a denied BatchGetSecretValue is remembered: loads meanwhile go straight to GetSecretValue, and
 #: after it the batch call is tried again, in case the policy now grants it.
 DENIAL_MEMORY = 900.0
-# Clients whose BatchGetSecretValue was denied, with when (monotonic seconds).
-_batch_denied: dict[int, float] = {}
-_batch_denied_lock = threading.Lock()
 
 
-def is_current(target: SecretTarget) -> bool:
+class DenialMemory:
+    """Which clients were denied BatchGetSecretValue, and when; one instance per process (`_state`).
+
+    Keyed weakly by client, so a client dropped by a reset or a fork is forgotten with it.
+
+    Args:
+        seconds: how long a denial is remembered.
+        clock: monotonic seconds; tests pass a fake one.
+    """
+
+    def __init__(self, seconds: float = DENIAL_MEMORY, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._denied: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def denied(self, client: Any) -> bool:
+        """Whether the client's batch call was denied less than `seconds` ago."""
+        with self._lock:
+            denied_at = self._denied.get(client)
+        return denied_at is not None and self._clock() - denied_at < self.seconds
+
+    def remember(self, client: Any) -> None:
+        """Note that the client's batch call was denied now."""
+        with self._lock:
+            self._denied[client] = self._clock()
+
+    def clear(self) -> None:
+        """Forget every denial (after a policy change)."""
+        with self._lock:
+            self._denied.clear()
+
+    def __repr__(self) -> str:
+        return f"DenialMemory(seconds={self.seconds}, clients={len(self._denied)})"
+
+
+def is_current(target: SecretReference) -> bool:
     """Whether a target reads the AWSCURRENT version, which the batch call returns."""
-    _, stage, version = target
-    return version is None and stage in (None, "AWSCURRENT")
+    return target.version is None and target.stage in (None, "AWSCURRENT")
 
 
 def plan(
-    client: SecretsManagerClient, targets: Sequence[SecretTarget]
-) -> Iterator[Callable[[], dict[SecretTarget, Outcome]]]:
+    client: SecretsManagerClient, targets: Sequence[SecretReference]
+) -> Iterator[Callable[[], dict[SecretReference, Outcome]]]:
     """Split targets into requests: batches of current versions, one request per other version."""
+    from pydantic_aws_settings._state import state
+
+    denials = state().denials
     current = list(dict.fromkeys(t for t in targets if is_current(t)))
     for start in range(0, len(current), BATCH_SIZE):
-        chunk = current[start : start + BATCH_SIZE]
-        yield lambda chunk=chunk: fetch_batch(client, chunk)  # type: ignore[misc]
+        yield functools.partial(fetch_batch, client, current[start : start + BATCH_SIZE], denials)
     for target in dict.fromkeys(t for t in targets if not is_current(t)):
-        yield lambda target=target: {target: fetch_one(client, target)}  # type: ignore[misc]
+        yield functools.partial(_one, client, target)
+
+
+def _one(client: SecretsManagerClient, target: SecretReference) -> dict[SecretReference, Outcome]:
+    return {target: fetch_one(client, target)}
 
 
 def _fetched(entry: dict[str, Any]) -> Fetched:
@@ -60,14 +99,13 @@ def _fetched(entry: dict[str, Any]) -> Fetched:
     return Fetched(bytes(entry.get("SecretBinary", b"")), "SecretBinary", version)
 
 
-def fetch_one(client: SecretsManagerClient, target: SecretTarget) -> Outcome:
+def fetch_one(client: SecretsManagerClient, target: SecretReference) -> Outcome:
     """Read one secret version with GetSecretValue."""
-    secret_id, stage, version = target
-    kwargs: dict[str, str] = {"SecretId": secret_id}
-    if stage:
-        kwargs["VersionStage"] = stage
-    if version:
-        kwargs["VersionId"] = version
+    kwargs: dict[str, str] = {"SecretId": target.secret_id}
+    if target.stage:
+        kwargs["VersionStage"] = target.stage
+    if target.version:
+        kwargs["VersionId"] = target.version
     try:
         response = client.get_secret_value(**kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure becomes this reference's outcome
@@ -83,14 +121,15 @@ def _matches(requested: str, entry: dict[str, Any]) -> bool:
     )
 
 
-def fetch_batch(client: SecretsManagerClient, targets: Sequence[SecretTarget]) -> dict[SecretTarget, Outcome]:
+def fetch_batch(
+    client: SecretsManagerClient, targets: Sequence[SecretReference], denials: DenialMemory
+) -> dict[SecretReference, Outcome]:
     """Read up to 20 current secrets with BatchGetSecretValue, falling back to GetSecretValue when denied."""
     if len(targets) > BATCH_SIZE:
         raise ValueError(f"at most {BATCH_SIZE} secrets a batch")
-    denied_at = _batch_denied.get(id(client))
-    if denied_at is not None and time.monotonic() - denied_at < DENIAL_MEMORY:
+    if denials.denied(client):
         return {target: fetch_one(client, target) for target in targets}
-    ids = [secret_id for secret_id, _, _ in targets]
+    ids = [target.secret_id for target in targets]
     entries: list[dict[str, Any]] = []
     errors: dict[str, FetchFailure] = {}
     kwargs: dict[str, Any] = {"SecretIdList": ids}
@@ -110,24 +149,17 @@ def fetch_batch(client: SecretsManagerClient, targets: Sequence[SecretTarget]) -
         failure = failure_from_exception(exc)
         # Only a denial of the batch call itself falls back; a denied AssumeRole names another operation.
         if failure.code in _DENIED and getattr(exc, "operation_name", None) == "BatchGetSecretValue":
-            with _batch_denied_lock:
-                _batch_denied[id(client)] = time.monotonic()
+            denials.remember(client)
             return {target: fetch_one(client, target) for target in targets}
         return dict.fromkeys(targets, failure)
-    outcomes: dict[SecretTarget, Outcome] = {}
+    outcomes: dict[SecretReference, Outcome] = {}
     for target in targets:
-        secret_id = target[0]
-        entry = next((e for e in entries if _matches(secret_id, e)), None)
+        entry = next((e for e in entries if _matches(target.secret_id, e)), None)
         if entry is not None:
             outcomes[target] = _fetched(entry)
         else:
             outcomes[target] = errors.get(
-                secret_id, FetchFailure("ResourceNotFoundException", "not returned by BatchGetSecretValue")
+                target.secret_id,
+                FetchFailure("ResourceNotFoundException", "not returned by BatchGetSecretValue"),
             )
     return outcomes
-
-
-def forget_denials() -> None:
-    """Forget which clients were denied the batch call (tests, and after a policy change)."""
-    with _batch_denied_lock:
-        _batch_denied.clear()

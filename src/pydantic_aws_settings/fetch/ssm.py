@@ -8,6 +8,7 @@ GetParametersByPath is recursive, decrypted and paginated.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, ValueKind, failure_from_exception
@@ -17,25 +18,19 @@ if TYPE_CHECKING:
 
     from types_boto3_ssm.client import SSMClient
 
-__all__ = ["BATCH_SIZE", "ParameterTarget", "fetch_names", "fetch_path", "plan"]
+    from pydantic_aws_settings.references import ParameterReference
+
+__all__ = ["BATCH_SIZE", "fetch_names", "fetch_path", "plan"]
 
 BATCH_SIZE = 10
 
-#: (name or ARN, selector): what one entry of GetParameters reads; a name ending in "/" is a path.
-ParameterTarget = tuple[str, str | None]
 
-
-def _api_name(target: ParameterTarget) -> str:
-    name, selector = target
-    return f"{name}:{selector}" if selector else name
-
-
-def _batches(targets: Sequence[ParameterTarget]) -> Iterator[list[ParameterTarget]]:
+def _batches(targets: Sequence[ParameterReference]) -> Iterator[list[ParameterReference]]:
     """Group names 10 a batch, never two selectors of the same name in one batch."""
-    batches: list[list[ParameterTarget]] = []
+    batches: list[list[ParameterReference]] = []
     for target in targets:
         for batch in batches:
-            if len(batch) < BATCH_SIZE and all(other[0] != target[0] for other in batch):
+            if len(batch) < BATCH_SIZE and all(other.name != target.name for other in batch):
                 batch.append(target)
                 break
         else:
@@ -44,15 +39,18 @@ def _batches(targets: Sequence[ParameterTarget]) -> Iterator[list[ParameterTarge
 
 
 def plan(
-    client: SSMClient, targets: Sequence[ParameterTarget]
-) -> Iterator[Callable[[], dict[ParameterTarget, Outcome]]]:
+    client: SSMClient, targets: Sequence[ParameterReference]
+) -> Iterator[Callable[[], dict[ParameterReference, Outcome]]]:
     """Split targets into requests: GetParameters batches of names, one paginated read per path."""
     unique = list(dict.fromkeys(targets))
-    names = [t for t in unique if not t[0].endswith("/")]
-    for batch in _batches(names):
-        yield lambda batch=batch: fetch_names(client, batch)  # type: ignore[misc]
-    for target in (t for t in unique if t[0].endswith("/")):
-        yield lambda target=target: {target: fetch_path(client, target[0])}  # type: ignore[misc]
+    for batch in _batches([t for t in unique if not t.is_path]):
+        yield functools.partial(fetch_names, client, batch)
+    for target in (t for t in unique if t.is_path):
+        yield functools.partial(_path_outcomes, client, target)
+
+
+def _path_outcomes(client: SSMClient, target: ParameterReference) -> dict[ParameterReference, Outcome]:
+    return {target: fetch_path(client, target.name)}
 
 
 def _fetched(parameter: dict[str, Any]) -> Fetched:
@@ -61,24 +59,27 @@ def _fetched(parameter: dict[str, Any]) -> Fetched:
     return Fetched(str(parameter.get("Value", "")), kind, None if version is None else str(version))
 
 
-def fetch_names(client: SSMClient, targets: Sequence[ParameterTarget]) -> dict[ParameterTarget, Outcome]:
+def fetch_names(
+    client: SSMClient, targets: Sequence[ParameterReference]
+) -> dict[ParameterReference, Outcome]:
     """Read up to 10 parameters with one GetParameters call."""
     if len(targets) > BATCH_SIZE:
         raise ValueError(f"at most {BATCH_SIZE} names a batch")
     try:
-        response = client.get_parameters(Names=[_api_name(t) for t in targets], WithDecryption=True)
+        response = client.get_parameters(Names=[t.api_name() for t in targets], WithDecryption=True)
     except Exception as exc:  # noqa: BLE001 - every failure becomes each reference's outcome
         return dict.fromkeys(targets, failure_from_exception(exc))
     returned = [dict(p) for p in response.get("Parameters", [])]
     invalid = set(response.get("InvalidParameters", []))
-    outcomes: dict[ParameterTarget, Outcome] = {}
+    outcomes: dict[ParameterReference, Outcome] = {}
     for target in targets:
-        name, selector = target
-        found = next((p for p in returned if name in (p.get("Name"), p.get("ARN"))), None)
-        if found is not None and _api_name(target) not in invalid:
+        found = next((p for p in returned if target.name in (p.get("Name"), p.get("ARN"))), None)
+        if found is not None and target.api_name() not in invalid:
             outcomes[target] = _fetched(found)
-        elif selector:
-            outcomes[target] = FetchFailure("ParameterVersionNotFound", f"no version or label {selector!r}")
+        elif target.selector:
+            outcomes[target] = FetchFailure(
+                "ParameterVersionNotFound", f"no version or label {target.selector!r}"
+            )
         else:
             outcomes[target] = FetchFailure("ParameterNotFound", "listed in InvalidParameters")
     return outcomes
