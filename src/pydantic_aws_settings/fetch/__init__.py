@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
 __all__ = [
+    "INCOMPLETE_ANSWER",
+    "MISMATCHED_ANSWER",
     "SERVICES",
     "FetchFailure",
     "Fetched",
@@ -29,12 +31,16 @@ __all__ = [
     "ValueKind",
     "failure_from_exception",
     "fetcher_for",
+    "incomplete",
+    "mismatched",
 ]
 
 ValueKind = Literal["SecretString", "SecretBinary", "String", "StringList", "SecureString", "Path"]
 
 #: Error codes that mean "this secret, parameter or version does not exist": `optional:` falls back on
-#: them and the cache never serves a stale value for them.
+#: them and the cache never serves a stale value for them. The one other answer that means it is a
+#: secret scheduled for deletion (`InvalidRequestException` naming deletion, see `FetchFailure.not_found`).
+#: Nothing else does: a failure to read, or an answer that lacks what was asked, is not an absence.
 NOT_FOUND_CODES = frozenset(
     {
         "ResourceNotFoundException",
@@ -44,6 +50,11 @@ NOT_FOUND_CODES = frozenset(
         "KeyNotFound",
     }
 )
+
+
+#: How a secret scheduled for deletion is named in an `InvalidRequestException`: AWS's words ("...because
+#: it was marked for deletion."), and moto's ("...currently marked deleted.").
+_DELETED = ("marked for deletion", "marked deleted")
 
 
 class Fetched(NamedTuple):
@@ -86,7 +97,27 @@ class FetchFailure(NamedTuple):
     @property
     def not_found(self) -> bool:
         """Whether the thing referred to does not exist (as opposed to could not be read)."""
-        return self.code in NOT_FOUND_CODES
+        return self.code in NOT_FOUND_CODES or (
+            # "...because it was marked for deletion." (AWS), "...currently marked deleted." (moto)
+            (self.code == "InvalidRequestException" and "marked for deletion" in self.message)
+            or (self.code == "InvalidRequestException" and "marked deleted" in self.message)
+        )
+
+
+#: The code of an answer that lacks an item it should hold (not listed as an error), or was cut off.
+INCOMPLETE_ANSWER = "IncompleteAnswer"
+#: The code of an answer whose item is not the name, ARN, version, stage, selector or path asked for.
+MISMATCHED_ANSWER = "MismatchedAnswer"
+
+
+def incomplete(detail: str) -> FetchFailure:
+    """An answer that lacks what was asked: a transport failure (retried, served stale), never an absence."""
+    return FetchFailure(INCOMPLETE_ANSWER, detail)
+
+
+def mismatched(detail: str) -> FetchFailure:
+    """An answer about something other than what was asked: a transport failure, never used as a value."""
+    return FetchFailure(MISMATCHED_ANSWER, detail)
 
 
 Outcome = Fetched | FetchFailure

@@ -14,7 +14,14 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, failure_from_exception
+from pydantic_aws_settings.fetch import (
+    Fetched,
+    FetchFailure,
+    Outcome,
+    failure_from_exception,
+    incomplete,
+    mismatched,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -92,11 +99,22 @@ def _one(client: SecretsManagerClient, target: SecretReference) -> dict[SecretRe
     return {target: fetch_one(client, target)}
 
 
-def _fetched(entry: dict[str, Any]) -> Fetched:
+def _outcome(target: SecretReference, entry: dict[str, Any], operation: str) -> Outcome:
+    """The value of a returned secret, once checked to be the secret and version that was asked for."""
     version = entry.get("VersionId")
+    if "SecretString" not in entry and "SecretBinary" not in entry:
+        return incomplete(f"{operation} answered without the secret's value")
+    if not _matches(target.secret_id, entry):
+        return mismatched(f"{operation} answered with another secret")
+    stages = entry.get("VersionStages")
+    stage = target.stage or ("AWSCURRENT" if target.version is None else None)
+    if (target.version is not None and version != target.version) or (
+        stage is not None and stages is not None and stage not in stages
+    ):
+        return mismatched(f"{operation} answered with another version of the secret")
     if "SecretString" in entry:
         return Fetched(entry["SecretString"], "SecretString", version)
-    return Fetched(bytes(entry.get("SecretBinary", b"")), "SecretBinary", version)
+    return Fetched(bytes(entry["SecretBinary"]), "SecretBinary", version)
 
 
 def fetch_one(client: SecretsManagerClient, target: SecretReference) -> Outcome:
@@ -110,14 +128,26 @@ def fetch_one(client: SecretsManagerClient, target: SecretReference) -> Outcome:
         response = client.get_secret_value(**kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure becomes this reference's outcome
         return failure_from_exception(exc)
-    return _fetched(dict(response))
+    return _outcome(target, dict(response), "GetSecretValue")
+
+
+#: The length of the suffix Secrets Manager appends to a secret's name in its ARN ("-" and 6 characters).
+_ARN_SUFFIX = 7
 
 
 def _matches(requested: str, entry: dict[str, Any]) -> bool:
-    """Whether a returned secret is the one asked for by name, full ARN or partial ARN."""
+    """Whether a returned secret is the one asked for by name, full ARN or partial ARN.
+
+    A partial ARN (without the random suffix) matches only the ARN that adds exactly the suffix, so
+    `...:secret:prod/db` is not `...:secret:prod/db-old-AbCdEf`.
+    """
     arn = str(entry.get("ARN", ""))
-    return requested in (entry.get("Name"), arn) or (
-        requested.startswith("arn:") and arn.startswith(requested + "-")
+    if requested in (entry.get("Name"), arn):
+        return True
+    return (
+        requested.startswith("arn:")
+        and len(arn) == len(requested) + _ARN_SUFFIX
+        and arn.startswith(requested + "-")
     )
 
 
@@ -135,7 +165,9 @@ def fetch_batch(
     kwargs: dict[str, Any] = {"SecretIdList": ids}
     try:
         while True:
-            response = client.batch_get_secret_value(**kwargs)
+            response: dict[str, Any] = dict(client.batch_get_secret_value(**kwargs))
+            if "SecretValues" not in response:  # botocore's parser turns a body cut off into {"message": ...}
+                return dict.fromkeys(targets, incomplete("BatchGetSecretValue answered without SecretValues"))
             entries.extend(dict(entry) for entry in response.get("SecretValues", []))
             for error in response.get("Errors", []):
                 errors[str(error.get("SecretId"))] = FetchFailure(
@@ -156,10 +188,9 @@ def fetch_batch(
     for target in targets:
         entry = next((e for e in entries if _matches(target.secret_id, e)), None)
         if entry is not None:
-            outcomes[target] = _fetched(entry)
+            outcomes[target] = _outcome(target, entry, "BatchGetSecretValue")
         else:
             outcomes[target] = errors.get(
-                target.secret_id,
-                FetchFailure("ResourceNotFoundException", "not returned by BatchGetSecretValue"),
+                target.secret_id, incomplete("BatchGetSecretValue answered neither a value nor an error")
             )
     return outcomes

@@ -1,9 +1,14 @@
 """SSM Parameter Store: GetParameters for names, GetParametersByPath for `ssm:/PATH/`.
 
 GetParameters takes at most 10 names a call, decrypted, with SSM's own `name:version` and `name:label`
-selectors inside the names. A batch never holds two selectors of one name: AWS marks which selector a
-result answers, but not every endpoint does (moto does not), and results come back in no given order.
-GetParametersByPath is recursive, decrypted and paginated.
+selectors inside the names. A batch never holds two selectors of one parameter (whether named by name or
+by ARN): AWS marks which selector a result answers, but not every endpoint does (moto does not), and
+results come back in no given order. GetParametersByPath is recursive, decrypted and paginated.
+
+Every answer is checked against its question: a result is used only for the parameter it names, with the
+version or selector asked for, and a path keeps only the parameters below it. A name that the answer
+neither returns nor lists in `InvalidParameters` (an answer cut off, say) is a transport failure, never
+"does not exist".
 """
 
 from __future__ import annotations
@@ -11,7 +16,15 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, ValueKind, failure_from_exception
+from pydantic_aws_settings.fetch import (
+    Fetched,
+    FetchFailure,
+    Outcome,
+    ValueKind,
+    failure_from_exception,
+    incomplete,
+    mismatched,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -25,12 +38,19 @@ __all__ = ["BATCH_SIZE", "fetch_names", "fetch_path", "plan"]
 BATCH_SIZE = 10
 
 
+def _parameter(name: str) -> str:
+    """The parameter a name or ARN names, spelt one way (`/a/b` and `arn:...:parameter/a/b` are one)."""
+    if name.startswith("arn:"):
+        name = name.partition(":parameter")[2]
+    return name.lstrip("/")
+
+
 def _batches(targets: Sequence[ParameterReference]) -> Iterator[list[ParameterReference]]:
-    """Group names 10 a batch, never two selectors of the same name in one batch."""
+    """Group names 10 a batch, never two selectors of the same parameter in one batch."""
     batches: list[list[ParameterReference]] = []
     for target in targets:
         for batch in batches:
-            if len(batch) < BATCH_SIZE and all(other.name != target.name for other in batch):
+            if len(batch) < BATCH_SIZE and all(_parameter(o.name) != _parameter(target.name) for o in batch):
                 batch.append(target)
                 break
         else:
@@ -53,10 +73,25 @@ def _path_outcomes(client: SSMClient, target: ParameterReference) -> dict[Parame
     return {target: fetch_path(client, target.name)}
 
 
-def _fetched(parameter: dict[str, Any]) -> Fetched:
+def _fetched(parameter: dict[str, Any]) -> Outcome:
+    if "Value" not in parameter:
+        return incomplete("the answer holds a parameter without its value")
     kind: ValueKind = parameter.get("Type", "String")
     version = parameter.get("Version")
-    return Fetched(str(parameter.get("Value", "")), kind, None if version is None else str(version))
+    return Fetched(str(parameter["Value"]), kind, None if version is None else str(version))
+
+
+def _answers(target: ParameterReference, parameter: dict[str, Any]) -> bool:
+    """Whether a returned parameter is the one asked for, with the selector asked for as far as it says."""
+    if _parameter(str(parameter.get("Name", ""))) != _parameter(target.name):
+        return False
+    selector = parameter.get("Selector")
+    if selector is not None and selector != (f":{target.selector}" if target.selector else ""):
+        return False
+    version = parameter.get("Version")
+    return not (target.selector and target.selector.isdigit() and version is not None) or (
+        str(version) == target.selector
+    )
 
 
 def fetch_names(
@@ -73,15 +108,20 @@ def fetch_names(
     invalid = set(response.get("InvalidParameters", []))
     outcomes: dict[ParameterReference, Outcome] = {}
     for target in targets:
-        found = next((p for p in returned if target.name in (p.get("Name"), p.get("ARN"))), None)
-        if found is not None and target.api_name() not in invalid:
-            outcomes[target] = _fetched(found)
-        elif target.selector:
-            outcomes[target] = FetchFailure(
-                "ParameterVersionNotFound", f"no version or label {target.selector!r}"
+        same = [p for p in returned if _parameter(str(p.get("Name", ""))) == _parameter(target.name)]
+        found = next((p for p in same if _answers(target, p)), None)
+        if target.api_name() in invalid:
+            outcomes[target] = (
+                FetchFailure("ParameterVersionNotFound", f"no version or label {target.selector!r}")
+                if target.selector
+                else FetchFailure("ParameterNotFound", "listed in InvalidParameters")
             )
+        elif found is not None:
+            outcomes[target] = _fetched(found)
+        elif same:
+            outcomes[target] = mismatched("GetParameters answered with another version of the parameter")
         else:
-            outcomes[target] = FetchFailure("ParameterNotFound", "listed in InvalidParameters")
+            outcomes[target] = incomplete("GetParameters answered neither a value nor InvalidParameters")
     return outcomes
 
 
@@ -91,11 +131,21 @@ def fetch_path(client: SSMClient, path: str) -> Outcome:
     kwargs: dict[str, Any] = {"Path": path.rstrip("/") or "/", "Recursive": True, "WithDecryption": True}
     try:
         while True:
-            response = client.get_parameters_by_path(**kwargs)
-            for parameter in response.get("Parameters", []):
+            response: dict[str, Any] = dict(client.get_parameters_by_path(**kwargs))
+            if "Parameters" not in response:  # botocore's parser turns a body cut off into {"message": ...}
+                return incomplete("GetParametersByPath answered without Parameters")
+            for parameter in response["Parameters"]:
                 name = str(parameter.get("Name", ""))
-                relative = name[len(path) :] if name.startswith(path) else name.lstrip("/")
-                found[relative] = _fetched(dict(parameter))
+                if path == "/":
+                    relative = name.lstrip("/")
+                elif name.startswith(path):
+                    relative = name[len(path) :]
+                else:
+                    continue  # not below the path: not what was asked for
+                outcome = _fetched(dict(parameter))
+                if isinstance(outcome, FetchFailure):
+                    return outcome
+                found[relative] = outcome
             token = response.get("NextToken")
             if not token:
                 break
