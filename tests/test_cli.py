@@ -17,15 +17,18 @@ from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings
 from pydantic_aws_settings.cli import MASK, build_parser, main, rows_for
+from pydantic_aws_settings.cli.exec import _env_text
+from pydantic_aws_settings.fetch import Fetched, FetchFailure
 from pydantic_aws_settings.policy import parameter_arns, policy_for, secret_arn
 from pydantic_aws_settings.references import parse_reference
 from pydantic_aws_settings.source import recording_origins
+from pydantic_aws_settings.values import settle
 
 if TYPE_CHECKING:
     from types_boto3_secretsmanager import SecretsManagerClient
     from types_boto3_ssm import SSMClient
 
-    from pydantic_aws_settings.references import ParameterReference, SecretReference
+    from pydantic_aws_settings.references import ParameterReference, Reference, SecretReference
 
 SCRIPT = Path(sys.executable).with_name("pydantic-aws-settings")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reference" / "cli.md"
@@ -318,6 +321,48 @@ class TestExec:
             main(argv)
         assert exited.value.code == 2
         assert "usage:" in capsys.readouterr().err
+
+
+class TestSettle:
+    """`values.settle`, exec's way from an outcome to a variable's value, a fallback or a failure."""
+
+    JSON = Fetched(json.dumps({"user": "app", "port": 5432}), "SecretString")
+    GONE = FetchFailure("ResourceNotFoundException", "gone")
+
+    def test_a_value_is_extracted_then_shaped(self) -> None:
+        """A `#KEY` is extracted (a number as JSON text), bytes become base64 text."""
+        assert settle(ref("secretsmanager:app/db#user"), self.JSON, _env_text) == ("app", None)
+        assert settle(ref("secretsmanager:app/db#port"), self.JSON, _env_text) == ("5432", None)
+        blob = Fetched(b"\x00\xff", "SecretBinary")
+        assert settle(ref("secretsmanager:app/blob"), blob, _env_text) == ("AP8=", None)
+        assert settle(ref("secretsmanager:app/blob"), blob) == (b"\x00\xff", None)
+
+    def test_optional_falls_back_only_on_what_does_not_exist(self) -> None:
+        """A missing target or `#KEY` of an optional reference is nothing; other failures stay failures."""
+        assert settle(ref("optional:secretsmanager:app/db"), self.GONE) == (None, None)
+        assert settle(ref("optional:secretsmanager:app/db#nope"), self.JSON) == (None, None)
+        denied = FetchFailure("AccessDeniedException", "no")
+        assert settle(ref("optional:secretsmanager:app/db"), denied) == (None, denied)
+        assert settle(ref("secretsmanager:app/db"), self.GONE) == (None, self.GONE)
+        _, problem = settle(ref("secretsmanager:app/db#nope"), self.JSON)
+        assert problem is not None
+        assert problem.code == "KeyNotFound"
+
+    def test_a_value_no_variable_can_hold_is_a_failure(self) -> None:
+        """A NUL character fails as InvalidValue, optional or not."""
+        nul = Fetched("a\x00b", "SecretString")
+        for text in ("secretsmanager:app/nul", "optional:secretsmanager:app/nul"):
+            value, problem = settle(ref(text), nul, _env_text)
+            assert value is None
+            assert problem is not None
+            assert problem.code == "InvalidValue"
+
+
+def ref(text: str) -> Reference:
+    """Parse a reference."""
+    found = parse_reference(text)
+    assert found is not None
+    return found
 
 
 def statements(policy: dict[str, Any]) -> dict[str, tuple[list[str], list[str], Any]]:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from pydantic_aws_settings.cli import MASK
-from pydantic_aws_settings.demo import OPERATOR_ENVIRONMENT
+from pydantic_aws_settings.cli.demo import OPERATOR_ENVIRONMENT
 
 SCRIPT = Path(sys.executable).parent / "pydantic-aws-settings"
 SEEDED_SECRETS = ("demo-db-password", "sk_demo_not_a_real_key", "demo-signing-key")

@@ -1,7 +1,7 @@
 """What a fetched value becomes for a reference, before any field is considered.
 
 Shared by the settings source and the `exec` command, so both read a path, a `#KEY` and a plain value
-the same way:
+the same way, and both fall back on an `optional:` reference by the same rule (`settle`):
 
 - a path (`ssm:/PATH/`) becomes a JSON object nested on `/` (`a/b` -> `{"a": {"b": ...}}`);
 - `#KEY` takes one top-level key of a JSON object: a string as it is, any other value as JSON text;
@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
+    from pydantic_aws_settings.fetch import Outcome
     from pydantic_aws_settings.references import Reference
 
-__all__ = ["PathConflictError", "extract", "json_text", "nest"]
+    #: What a consumer makes of an extracted value (given the `Fetched` it came from), or why it cannot.
+    Shape = Callable[[str | bytes, Fetched], tuple[Any, FetchFailure | None]]
+
+__all__ = ["PathConflictError", "extract", "json_text", "nest", "settle"]
 
 
 class PathConflictError(ValueError):
@@ -74,3 +78,31 @@ def extract(ref: Reference, fetched: Fetched) -> tuple[str | bytes | None, Fetch
     if ref.key not in document:
         return None, FetchFailure("KeyNotFound", f"the JSON object has no key {ref.key!r}")
     return json_text(document[ref.key]), None
+
+
+def settle(ref: Reference, outcome: Outcome, shape: Shape | None = None) -> tuple[Any, FetchFailure | None]:
+    """What a reference's outcome comes to: a value, nothing (an optional fallback), or a failure.
+
+    Args:
+        ref: the reference, as written (its `#KEY` and `optional:` count here).
+        outcome: what fetching its target gave.
+        shape: turns the extracted value (a string, or a binary secret's bytes) into what the consumer
+            needs, given the `Fetched` it came from, or returns why it cannot; by default it is kept.
+
+    Returns:
+        `(value, None)`; `(None, None)` when the reference is `optional:` and its target (or its `#KEY`)
+        does not exist; otherwise `(None, problem)`, the fetch's failure or why the value cannot be used.
+    """
+    value: Any
+    problem: FetchFailure | None
+    if isinstance(outcome, FetchFailure):
+        value, problem = None, outcome
+    else:
+        value, problem = extract(ref, outcome)  # a value exactly when there is no problem
+        if value is not None and shape is not None:
+            value, problem = shape(value, outcome)
+    if problem is None:
+        return value, None
+    if ref.optional and problem.not_found:
+        return None, None
+    return None, problem

@@ -15,14 +15,18 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings._state import _reset_process_state
+from pydantic_aws_settings._state import reset
+from pydantic_aws_settings.cli.check import render_table, rows_for
 from pydantic_aws_settings.markers import Parameter
-from pydantic_aws_settings.source import AWSBaseSettings
+from pydantic_aws_settings.source import AWSBaseSettings, recording_origins
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Iterator
 
-__all__ = ["OPERATOR_ENVIRONMENT", "DemoSettings", "run", "seed"]
+    from pydantic_aws_settings.cli._common import Subparsers
+
+__all__ = ["OPERATOR_ENVIRONMENT", "DemoSettings", "add_parser", "demo", "run", "seed"]
 
 
 class Database(BaseModel):
@@ -85,30 +89,7 @@ def seed(endpoint_url: str) -> None:
     ssm.put_parameter(Name="/demo/app/signing_key", Value="demo-signing-key", Type="SecureString")
 
 
-class _Environment:
-    """Set variables for the block, restoring the previous environment after it."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        for name, value in self.values.items():
-            self.saved[name] = os.environ.get(name)
-            os.environ[name] = value
-
-    def __exit__(self, *exc: object) -> None:
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _lines(endpoint_url: str) -> Iterator[str]:
-    from pydantic_aws_settings.cli import render_table, rows_for
-    from pydantic_aws_settings.source import recording_origins
-
     yield f"loopback AWS endpoint (moto) at {endpoint_url}; seeded 2 secrets and 3 parameters"
     yield "operator's environment:"
     for name, value in OPERATOR_ENVIRONMENT.items():
@@ -119,13 +100,12 @@ def _lines(endpoint_url: str) -> Iterator[str]:
     yield render_table(rows_for(settings, origins))
 
 
-def run() -> int:
+def demo() -> int:
     """Run the demo; return the exit status."""
-    try:
-        from pydantic_aws_settings._loopback import MotoServer
-    except ImportError as exc:  # pragma: no cover - the package ships it
-        print(f"demo: {exc}")
-        return 1
+    from unittest import mock
+
+    from pydantic_aws_settings._loopback import MotoServer
+
     server = MotoServer()
     try:
         server.start()
@@ -138,11 +118,30 @@ def run() -> int:
     try:
         seed(server.url)
         environment = {**_FAKE_CREDENTIALS, **OPERATOR_ENVIRONMENT, "AWS_ENDPOINT_URL": server.url}
-        with _Environment(environment):
-            _reset_process_state()
+        with mock.patch.dict(os.environ, environment):
+            reset()
             for line in _lines(server.url):
                 print(line)
-            _reset_process_state()
+            reset()
     finally:
         server.stop()
     return 0
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Add the `demo` command."""
+    sub = subparsers.add_parser(
+        "demo",
+        help="start a loopback AWS endpoint, seed examples, load an example Settings (needs the demo extra)",
+        description=(
+            "Start moto's server on 127.0.0.1, seed example secrets and parameters, load an example"
+            " settings class and print the same table as check. Needs moto's server:"
+            " pip install 'pydantic-aws-settings[demo]'."
+        ),
+    )
+    sub.set_defaults(run=run, parser=sub)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `demo`; return the exit status."""
+    return demo()

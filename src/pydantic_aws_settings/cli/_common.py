@@ -1,0 +1,78 @@
+"""What every command shares: the program's name, usage errors, and finding a settings class."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic_settings import BaseSettings
+
+from pydantic_aws_settings.source import AWSSettingsSource
+
+if TYPE_CHECKING:
+    import argparse
+
+    class Subparsers(Protocol):
+        """What a command's `add_parser` adds its sub-parser to (what `add_subparsers()` returns)."""
+
+        def add_parser(
+            self,
+            name: str,
+            *,
+            help: str | None = ...,
+            description: str | None = ...,
+            usage: str | None = ...,
+            formatter_class: type[argparse.HelpFormatter] = ...,
+        ) -> argparse.ArgumentParser: ...
+
+    class Command(Protocol):
+        """A command module: it adds its sub-parser, and runs with the parsed arguments."""
+
+        def add_parser(self, subparsers: Subparsers) -> None:
+            """Add the command's sub-parser, with `set_defaults(run=run, parser=sub)`."""
+
+        def run(self, args: argparse.Namespace) -> int:
+            """Run the command; return the exit status."""
+
+
+__all__ = ["PROG", "UsageError", "aws_sources", "load_class"]
+
+PROG = "pydantic-aws-settings"
+
+
+class UsageError(Exception):
+    """The command line asked for something that cannot be done (exit status 2)."""
+
+
+def load_class(spec: str) -> type[BaseSettings]:
+    """Import `MODULE:CLASS` (from the current directory too) and check that it is a settings class."""
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise UsageError(f"expected MODULE:CLASS, got {spec!r}")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r}: {exc}") from exc
+    found: Any = module
+    for part in class_name.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            raise UsageError(f"{module_name!r} has no {class_name!r}")
+    if not (isinstance(found, type) and issubclass(found, BaseSettings)):
+        raise UsageError(f"{spec} is not a pydantic-settings BaseSettings class")
+    return found
+
+
+def aws_sources(settings_cls: type[BaseSettings]) -> list[AWSSettingsSource]:
+    """The `AWSSettingsSource`s among the sources a load of the class builds (nothing is fetched).
+
+    The one place the commands list a class's sources (`check`, `iam-policy`).
+    """
+    # Private API of pydantic-settings (>= 2.15, the oldest version the package allows): the sources
+    # exactly as `settings_cls()` builds them, after the class's own `settings_customise_sources`.
+    # Building them reads dotenv files, nothing else.
+    sources = settings_cls._settings_init_sources()[0]
+    return [source for source in sources if isinstance(source, AWSSettingsSource)]

@@ -1,0 +1,153 @@
+"""`check MODULE:CLASS`: load a settings class and print each field, its origin and its value, masked."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsError
+
+from pydantic_aws_settings.cli._common import aws_sources, load_class
+from pydantic_aws_settings.source import Origin, recording_origins
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from pydantic_aws_settings.cli._common import Subparsers
+
+__all__ = ["MASK", "Row", "add_parser", "check", "render_table", "rows_for", "run"]
+
+MASK = "********"
+
+#: One row of the `check` table: (field, origin, reference, shown value).
+Row = tuple[str, str, str, str]
+
+
+def _shown(value: Any, masked: bool) -> str:
+    if isinstance(value, (SecretStr, SecretBytes, bytes, bytearray)) or (masked and value is not None):
+        return MASK
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str) if isinstance(value, (dict, list)) else repr(value)
+
+
+def _leaves(prefix: str, value: Any, masked: bool) -> Iterator[tuple[str, str]]:
+    """(dotted name, shown value) for a value, nested models flattened with dots."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _leaves(f"{prefix}.{name}", getattr(value, name), masked)
+        return
+    yield prefix, _shown(value, masked)
+
+
+def _origin_text(origin: Origin | None, is_set: bool, unrecorded: str) -> str:
+    if origin is None:
+        # Not recorded by AWSSettingsSource: init arguments (or a source outside it), else the default.
+        return unrecorded if is_set else "default"
+    if origin.kind in ("declared", "import"):
+        return origin.kind
+    return f"{origin.kind} {origin.variable}" if origin.variable else origin.kind
+
+
+def rows_for(settings: BaseSettings, origins: Mapping[str, Origin], unrecorded: str = "init") -> list[Row]:
+    """The `check` table of a loaded settings object: values masked where they are secret.
+
+    Args:
+        settings: the loaded settings.
+        origins: where each top-level field came from, as `recording_origins` collected it.
+        unrecorded: the origin of a field that was set but has no recorded origin: `init` (an init
+            argument, or a source outside `AWSSettingsSource`), or what to call it for a class without one.
+
+    Returns:
+        One row per field, nested models flattened with dots: (field, origin, reference, value), the
+        value masked for `SecretStr`, `SecretBytes`, bytes, and anything from Secrets Manager or a
+        SecureString.
+    """
+    rows: list[Row] = []
+    for name in type(settings).model_fields:
+        origin = origins.get(name)
+        masked = bool(origin and origin.sensitive)
+        where = _origin_text(origin, name in settings.model_fields_set, unrecorded)
+        reference = (origin.reference if origin else None) or ""
+        for dotted, shown in _leaves(name, getattr(settings, name), masked):
+            rows.append((dotted, where, reference, shown))
+    return rows
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    """Rows as an aligned text table with a header."""
+    header: Row = ("field", "origin", "reference", "value")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _validation_text(exc: ValidationError) -> str:
+    """A validation error without the input values: location, message and type of each error."""
+    lines = [f"{exc.error_count()} validation error(s) for {exc.title}"]
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        location = ".".join(str(part) for part in error["loc"]) or "(model)"
+        lines.append(f"  {location}: {error['msg']} [type={error['type']}]")
+    return "\n".join(lines)
+
+
+def check(settings_cls: type[BaseSettings], as_json: bool = False) -> int:
+    """Load a settings class as the application would and print where each value came from."""
+    try:
+        with recording_origins() as origins:
+            settings = settings_cls()
+    except ValidationError as exc:
+        print(f"{settings_cls.__name__} did not load:\n{_validation_text(exc)}", file=sys.stderr)
+        return 1
+    except SettingsError as exc:  # ResolutionError, an option's error, pydantic-settings' parse errors
+        print(f"{settings_cls.__name__} did not load:\n{exc}", file=sys.stderr)
+        return 1
+    unrecorded = "init"
+    if not aws_sources(settings_cls):
+        unrecorded = "not recorded"
+        print(
+            f"note: {settings_cls.__name__} has no AWSSettingsSource: no reference was resolved and the"
+            " origins of its values were not recorded",
+            file=sys.stderr,
+        )
+    rows = rows_for(settings, origins, unrecorded)
+    if as_json:
+        keys = ("field", "origin", "reference", "value")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+    else:
+        print(render_table(rows))
+    return 0
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Add the `check` command."""
+    sub = subparsers.add_parser(
+        "check",
+        help="load a settings class and print each field, its origin and its value (secrets masked)",
+        description=(
+            "Load MODULE:CLASS as the application would and print one row per field (nested models"
+            " flattened with dots): the field, where its value came from (init, env VAR, dotenv VAR,"
+            " import, declared, default), the reference, and the value with SecretStr, SecretBytes,"
+            " bytes and every value from Secrets Manager or a SecureString masked. Exit status 0 when it"
+            " loads; 1 when it does not (the error is printed, values hidden); 2 for a usage error."
+        ),
+    )
+    sub.add_argument("target", metavar="MODULE:CLASS", help="the settings class, e.g. myapp.config:Settings")
+    sub.add_argument(
+        "--json",
+        action="store_true",
+        help="print the rows as a JSON list of {field, origin, reference, value}",
+    )
+    sub.set_defaults(run=run, parser=sub)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `check` with its parsed arguments; return the exit status."""
+    return check(load_class(args.target), as_json=args.json)
