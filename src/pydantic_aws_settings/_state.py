@@ -9,14 +9,20 @@ a module global that a test or a forked process would have to reset. The calls u
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic_settings import BaseSettings
 
     from pydantic_aws_settings.cache import ValueCache
+    from pydantic_aws_settings.options import Options
     from pydantic_aws_settings.references import Reference
     from pydantic_aws_settings.resolver import Target
+
+    #: (service, region, options) -> a client with the botocore methods the fetchers call.
+    ClientFactory = Callable[[str, str | None, Options], Any]
 
 __all__ = ["ProcessState", "clear_cache", "invalidate", "invalidate_field", "reset", "state"]
 
@@ -27,9 +33,11 @@ class ProcessState:
     Attributes:
         cache: the values every load shares (keyed by `resolver.Target`).
         denials: the clients whose BatchGetSecretValue was denied, and when.
+        client_factory: what builds the client of a service in a region for a load's options, when not
+            botocore's (`credentials.client_for`): the seam an in-memory fake of AWS plugs into.
     """
 
-    __slots__ = ("cache", "denials")
+    __slots__ = ("cache", "client_factory", "denials")
 
     def __init__(self) -> None:
         from pydantic_aws_settings.cache import ValueCache
@@ -37,6 +45,7 @@ class ProcessState:
 
         self.cache: ValueCache[Target] = ValueCache()
         self.denials = DenialMemory()
+        self.client_factory: ClientFactory | None = None
 
     def __repr__(self) -> str:
         return f"ProcessState(cache={self.cache!r}, denials={self.denials!r})"

@@ -76,7 +76,8 @@ def fresh_until(refs: Sequence[Reference], options: Options) -> float | None:
 def _requests(group: list[Target], options: Options) -> list[Request]:
     """The requests that fetch one (identity, region, service) group, each returning outcomes by ref."""
     service = group[0].ref.service
-    client = credentials.client_for(service, group[0].region, options)
+    client_for = state().client_factory or credentials.client_for
+    client = client_for(service, group[0].region, options)
     return list(fetcher_for(service).plan(client, [t.ref for t in group]))
 
 
