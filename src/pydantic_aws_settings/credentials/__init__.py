@@ -4,8 +4,8 @@ The only module that touches botocore internals. Sessions and clients are built 
 reused by every load and thread (botocore clients are thread-safe; sessions are built under a lock).
 The clients are botocore's own, built without boto3's session layer: boto3 is a wrapper around the same
 clients, and importing and setting it up would add tens of milliseconds to a cold start for nothing the
-fetchers use. A role's session shares the base session's data loader and endpoint resolver, so that the
-service models and endpoint data are read and parsed once per process, not once per session.
+fetchers use. A role's session shares the base session's data loader, so that the service
+models and endpoint data are read and parsed once per process, not once per session.
 
 Without a role, a session is boto3's default chain, unchanged: environment keys, a shared-config
 profile, web identity, container credentials, the EC2 instance metadata service. Its credentials are

@@ -68,7 +68,7 @@ def _base_session(identity: Identity) -> Session:
 
 
 def _any_session() -> Session | None:
-    """A session already built, whose data loader and endpoint resolver a new one can share."""
+    """A session already built, whose data loader a new one can share."""
     return next(iter(_bases.values()), None)
 
 

@@ -117,9 +117,9 @@ def _botocore_session(profile: str | None, shared: Session | None = None) -> Ses
     """A new botocore session of a profile whose STS clients use the regional endpoint.
 
     Its data loader parses botocore's data files into plain dicts (see `_JSONFileLoader`). With `shared`,
-    the new session reuses its data loader and endpoint resolver (what botocore reads from its JSON data
-    files: service models, endpoint rules, partitions), which depend on neither the credentials nor the
-    profile, only on the data path (`AWS_DATA_PATH`, a profile's `data_path`).
+    the new session reuses its data loader, which depends on neither the credentials nor the profile,
+    only on the data path (`AWS_DATA_PATH`, a profile's `data_path`): botocore's loader keeps what it
+    parsed (service models, endpoint rules, partitions), so they are read and parsed once per process.
     """
     import botocore.session
 
@@ -129,10 +129,6 @@ def _botocore_session(profile: str | None, shared: Session | None = None) -> Ses
     data_path = core.get_config_variable("data_path")
     if shared is not None and data_path == shared.get_config_variable("data_path"):
         core.register_component("data_loader", shared.get_component("data_loader"))
-        # botocore keeps the endpoint resolver among its internal components; sharing it is what saves
-        # parsing endpoints.json (over a megabyte) a second time.
-        resolver = shared._get_internal_component("endpoint_resolver")  # type: ignore[attr-defined]
-        core._internal_components.register_component("endpoint_resolver", resolver)  # type: ignore[attr-defined]
     else:
         core.register_component("data_loader", _data_loader(data_path))
     return core
