@@ -312,6 +312,15 @@ class TestTheRoleIsAssumedOnce:
         assert aws_proxy.counts == {"AssumeRole": 1, "BatchGetSecretValue": 3}
         assert signatures.keys("BatchGetSecretValue") == signatures.role_keys() * 3
 
+    def test_the_role_session_gets_its_credentials_from_its_credential_provider(self) -> None:
+        """The public credential_provider component, not a private attribute, gives the role's keys."""
+        assert AppSettings().secret == SECRET
+        (session,) = creds._sessions._roles.values()
+        provider = session.get_component("credential_provider")
+        (given,) = provider.providers
+        assert session.get_credentials() is given.load()
+        assert session.get_credentials().method == "assume-role"
+
     def test_concurrent_cold_loads_assume_once(self, aws_proxy: AWSProxy) -> None:
         """Eight threads loading at once in a cold process wait for one AssumeRole."""
         aws_proxy.set_latency("AssumeRole", 0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import threading
 from concurrent.futures import Future
@@ -12,6 +13,8 @@ from pydantic_aws_settings.credentials._explain import CredentialsError, _role_f
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from botocore.credentials import CredentialResolver, Credentials
 
     from pydantic_aws_settings.credentials._identity import Identity
 
@@ -180,3 +183,33 @@ def _share_failed_refreshes(credentials: Any) -> None:
     # botocore's own methods, looked up on the instance by `get_frozen_credentials` and `_refresh`.
     credentials._refresh = counted_refresh
     credentials._protected_refresh = shared_protected_refresh
+
+
+@functools.cache
+def _given_provider() -> type[Any]:
+    """A `CredentialProvider` of botocore that gives credentials built beforehand (imported on first use)."""
+    from botocore.credentials import CredentialProvider
+
+    class _Given(CredentialProvider):
+        METHOD = "assume-role"
+        CANONICAL_NAME = "custom-pydantic-aws-settings"
+
+        def __init__(self, credentials: Credentials) -> None:
+            super().__init__()
+            self._credentials = credentials
+
+        def load(self) -> Credentials:
+            return self._credentials
+
+    return _Given
+
+
+def _installed(credentials: Credentials) -> CredentialResolver:
+    """A session's `credential_provider` component whose only provider gives `credentials`.
+
+    botocore's public way to give a session credentials it does not find itself: `Session.get_credentials`
+    asks this component on first use and keeps what it returns.
+    """
+    from botocore.credentials import CredentialResolver
+
+    return CredentialResolver([_given_provider()(credentials)])

@@ -13,6 +13,7 @@ from pydantic_aws_settings.credentials._role import (
     _PREFETCH_JOIN,
     _assume_role,
     _clock,
+    _installed,
     _Prefetched,
     _prefetches,
     _prefetches_lock,
@@ -129,8 +130,8 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> S
     session = _roles[key] = _botocore_session(identity.profile, base)
     if base_region:
         session.set_config_variable("region", base_region)
-    # How botocore itself installs assumed-role credentials on a session:
-    session._credentials = refreshable  # type: ignore[attr-defined]
+    # botocore's Session.get_credentials (called by create_client) loads them from this component.
+    session.register_component("credential_provider", _installed(refreshable))
     return session
 
 
