@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsConfigDict, AWSSettingsSource, ResolutionError
 from pydantic_aws_settings import credentials as creds
+from pydantic_aws_settings.credentials import _ahead, _role, _sessions, _speedups
 from pydantic_aws_settings.options import resolve_options
 from support import proxy as proxy_module
 from support.fake_providers import ContainerCredentialsServer, InstanceMetadataServer
@@ -104,7 +105,7 @@ def signatures(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Signatur
         operation, parsed, is_json = classify(handler, body)
         found = _CREDENTIAL.search(handler.headers.get("Authorization", ""))
         key, region = (found.group(1), found.group(2)) if found else ("unsigned", "")
-        record.signed.append(Signed(operation, key, region, creds._role._now()))
+        record.signed.append(Signed(operation, key, region, _ahead._now()))
         return operation, parsed, is_json
 
     def forward_and_record(handler: Any, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -114,7 +115,7 @@ def signatures(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Signatur
         if status == 200 and action.startswith("AssumeRole") and key and expiration:
             real = datetime.datetime.fromisoformat(expiration.group(1).decode().replace("Z", "+00:00"))
             lifetime = real - datetime.datetime.now(datetime.timezone.utc)
-            record.issued.append(IssuedBySts(action, key.group(1).decode(), creds._role._now() + lifetime))
+            record.issued.append(IssuedBySts(action, key.group(1).decode(), _ahead._now() + lifetime))
         return status, headers, payload
 
     monkeypatch.setattr(proxy_module, "_classify", classify_and_record)
@@ -141,7 +142,7 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Put the refresh windows of the library on a fake clock."""
     fake = FakeClock()
-    monkeypatch.setattr(creds._role, "_now", fake)
+    monkeypatch.setattr(_ahead, "_now", fake)
     return fake
 
 
@@ -315,7 +316,7 @@ class TestTheRoleIsAssumedOnce:
     def test_the_role_session_gets_its_credentials_from_its_credential_provider(self) -> None:
         """The public credential_provider component, not a private attribute, gives the role's keys."""
         assert AppSettings().secret == SECRET
-        (session,) = creds._sessions._roles.values()
+        (session,) = _sessions._roles.values()
         provider = session.get_component("credential_provider")
         (given,) = provider.providers
         assert session.get_credentials() is given.load()
@@ -480,8 +481,8 @@ class TestRegion:
         monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
         plain = boto3.session.Session().client("sts", region_name="us-east-1")
         options = resolve_options()
-        session = creds._sessions._base_session(creds.identity_for(options))
-        ours = creds._sessions._sts_client(session, "us-east-1", options)
+        session = _sessions._base_session(creds.identity_for(options))
+        ours = _sessions._sts_client(session, "us-east-1", options)
         assert plain.meta.endpoint_url == "https://sts.amazonaws.com"
         assert ours.meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
 
@@ -538,10 +539,10 @@ class TestRefreshBeforeExpiry:
 
     def test_refresh_windows(self) -> None:
         """The windows are botocore's 15 and 10 minutes from an hour up, a quarter and a sixth below."""
-        assert creds._role._refresh_windows(43200) == (900, 600)
-        assert creds._role._refresh_windows(3600) == (900, 600)
-        assert creds._role._refresh_windows(1800) == (450, 300)
-        assert creds._role._refresh_windows(900) == (225, 150)
+        assert _role._refresh_windows(43200) == (900, 600)
+        assert _role._refresh_windows(3600) == (900, 600)
+        assert _role._refresh_windows(1800) == (450, 300)
+        assert _role._refresh_windows(900) == (225, 150)
 
     @staticmethod
     def _read_from_threads(count: int) -> None:
@@ -673,7 +674,7 @@ class TestAssumeRoleAhead:
         monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
         aws_proxy.inject("AssumeRole", code="AccessDenied", status=403, message="not authorized")
         failed = threading.Event()
-        prefetched_call = creds._role._Prefetched.__call__
+        prefetched_call = _ahead._Prefetched.__call__
 
         def call_and_signal(self: Any) -> dict[str, str]:
             try:
@@ -681,7 +682,7 @@ class TestAssumeRoleAhead:
             finally:
                 failed.set()
 
-        monkeypatch.setattr(creds._role._Prefetched, "__call__", call_and_signal)
+        monkeypatch.setattr(_ahead._Prefetched, "__call__", call_and_signal)
         built: list[str] = []
 
         def wait(service: str) -> None:
@@ -711,13 +712,13 @@ class TestAssumeRoleAhead:
             calls.append(len(calls))
             return {"access_key": f"key-{len(calls)}"}
 
-        late = creds._role._Prefetched(assume)
+        late = _ahead._Prefetched(assume)
         late.join(5)
         clock.advance(creds.PREFETCH_VALID)
         assert late() == {"access_key": "key-2"}  # the old result was dropped, STS asked again
         assert late() == {"access_key": "key-3"}  # and every later refresh asks STS itself
 
-        timely = creds._role._Prefetched(assume)
+        timely = _ahead._Prefetched(assume)
         assert timely() == {"access_key": "key-4"}  # waits for the call in flight if need be
         assert calls == [0, 1, 2, 3]
 
@@ -735,13 +736,13 @@ class TestAssumeRoleAhead:
 
         load, other = object(), object()
         calls: list[int] = []
-        built = creds.for_load(load, lambda: creds._role._Prefetched(failing_then_working(calls)))
+        built = creds.for_load(load, lambda: _ahead._Prefetched(failing_then_working(calls)))
         with pytest.raises(creds.CredentialsError, match="the first call fails"):
             creds.for_load(load, built)
         assert creds.for_load(load, built) == {"access_key": "key-2"}  # a later refresh tries again
 
         calls = []
-        built = creds.for_load(load, lambda: creds._role._Prefetched(failing_then_working(calls)))
+        built = creds.for_load(load, lambda: _ahead._Prefetched(failing_then_working(calls)))
         assert creds.for_load(other, built) == {"access_key": "key-2"}
         assert calls == [0, 1]
 
@@ -758,7 +759,7 @@ class TestAssumeRoleAhead:
                 release.wait(10)  # the parent's call, still in flight when the child refreshes
             return {"access_key": f"key-{len(calls)}"}
 
-        prefetched = creds._role._Prefetched(assume)
+        prefetched = _ahead._Prefetched(assume)
         import os
 
         parent = os.getpid()
@@ -780,11 +781,11 @@ class TestAssumeRoleAhead:
             done.append(True)
             return {"access_key": "key"}
 
-        creds._role._Prefetched(assume)
+        _ahead._Prefetched(assume)
         threading.Timer(0.1, release.set).start()
         creds.reset()
         assert done == [True]
-        assert not creds._role._prefetches
+        assert not _ahead._prefetches
 
 
 @pytest.mark.usefixtures("role_env")
@@ -969,7 +970,7 @@ class TestDataLoader:
         from botocore.loaders import JSONFileLoader
 
         path = f"{botocore.__path__[0]}/data/{name}"
-        ours = creds._speedups._JSONFileLoader().load_file(path)
+        ours = _speedups._JSONFileLoader().load_file(path)
         assert type(ours) is dict
         assert ours == JSONFileLoader().load_file(path)
         assert list(ours) == list(JSONFileLoader().load_file(path))  # in the same order
@@ -983,7 +984,7 @@ class TestDataLoader:
             compressed.write('{"from": "gz"}')
         with gzip.open(tmp_path / "gz.json.gz", "wt") as compressed:
             compressed.write('{"from": "gz"}')
-        loader = creds._speedups._JSONFileLoader()
+        loader = _speedups._JSONFileLoader()
         assert loader.load_file(str(tmp_path / "both")) == {"from": "json"}
         assert loader.load_file(str(tmp_path / "gz")) == {"from": "gz"}
         assert loader.load_file(str(tmp_path / "none")) is None
@@ -993,7 +994,7 @@ class TestDataLoader:
         """Membership asks one service's directory; listing gives botocore's own full list."""
         from botocore.loaders import Loader
 
-        ours = creds._speedups._data_loader(None)
+        ours = _speedups._data_loader(None)
         services = ours.list_available_services("service-2")
         assert "ssm" in services
         assert "secretsmanager" in services
@@ -1012,7 +1013,7 @@ class TestDataLoader:
         """A client of a service botocore has no data for fails as it would with botocore's own loader."""
         from botocore.exceptions import UnknownServiceError
 
-        session = creds._speedups._botocore_session(None)
+        session = _speedups._botocore_session(None)
         with pytest.raises(UnknownServiceError) as caught:
             session.create_client("no-such-service", region_name="us-east-1")
         assert "Unknown service: 'no-such-service'. Valid service names are: " in str(caught.value)
@@ -1026,10 +1027,10 @@ class TestDataLoader:
         monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
         monkeypatch.setenv("APP_SECRET", "secretsmanager:app/secret")
         assert AppSettings().secret == SECRET
-        (session,) = creds._sessions._bases.values()
+        (session,) = _sessions._bases.values()
         loader = session.get_component("data_loader")
         assert loader.search_paths[0] == str(tmp_path)
-        assert isinstance(loader.file_loader, creds._speedups._JSONFileLoader)
+        assert isinstance(loader.file_loader, _speedups._JSONFileLoader)
 
 
 @pytest.mark.usefixtures("role_env")

@@ -30,9 +30,9 @@ has expired, ...), the error raised inside botocore is a `CredentialsError`: it 
 fetchers report it like any AWS error, so it reaches the load's `ResolutionError`.
 """
 
+from pydantic_aws_settings.credentials._ahead import PREFETCH_VALID, for_load
 from pydantic_aws_settings.credentials._explain import CredentialsError
 from pydantic_aws_settings.credentials._identity import Identity, identity_for
-from pydantic_aws_settings.credentials._role import PREFETCH_VALID, for_load
 from pydantic_aws_settings.credentials._sessions import client_for, reset
 
 __all__ = [

@@ -7,19 +7,15 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings import _redact
-from pydantic_aws_settings.credentials._explain import _chain_failed, _explain_refreshes, _no_credentials
-from pydantic_aws_settings.credentials._identity import Identity, identity_for
-from pydantic_aws_settings.credentials._role import (
+from pydantic_aws_settings.credentials._ahead import (
     _PREFETCH_JOIN,
-    _assume_role,
     _clock,
-    _installed,
     _Prefetched,
     _prefetches,
     _prefetches_lock,
-    _refresh_windows,
-    _share_failed_refreshes,
 )
+from pydantic_aws_settings.credentials._explain import _chain_failed, _explain_refreshes, _no_credentials
+from pydantic_aws_settings.credentials._identity import Identity, identity_for
 from pydantic_aws_settings.credentials._speedups import _botocore_session
 
 if TYPE_CHECKING:
@@ -110,28 +106,19 @@ def _role_session(identity: Identity, options: Options, region: str | None) -> S
     session = _roles.get(key)
     if session is not None:
         return session
-    from botocore.credentials import DeferredRefreshableCredentials
+    from pydantic_aws_settings.credentials import _role
 
     base, base_credentials = _resolve_base(identity)
     base_region: str | None = base.get_config_variable("region")
     # The option's region, then boto3's chain, then the region of the first reference fetched.
     sts = _sts_client(base, options.region or base_region or region, options)
-    refreshable = DeferredRefreshableCredentials(
-        refresh_using=_Prefetched(_assume_role(sts, identity, getattr(base_credentials, "method", None))),
-        method="assume-role",
-        time_fetcher=_clock,
-    )
-    advisory, mandatory = _refresh_windows(identity.duration or 3600)
-    # DeferredRefreshableCredentials takes no windows; these are the attributes RefreshableCredentials
-    # sets from its `advisory_timeout` and `mandatory_timeout` arguments.
-    refreshable._advisory_refresh_timeout = advisory  # type: ignore[attr-defined]
-    refreshable._mandatory_refresh_timeout = mandatory  # type: ignore[attr-defined]
-    _share_failed_refreshes(refreshable)
+    assume = _role._assume_role(sts, identity, getattr(base_credentials, "method", None))
+    refreshable = _role._RoleCredentials(_Prefetched(assume), identity.duration or 3600, _clock)
     session = _roles[key] = _botocore_session(identity.profile, base)
     if base_region:
         session.set_config_variable("region", base_region)
     # botocore's Session.get_credentials (called by create_client) loads them from this component.
-    session.register_component("credential_provider", _installed(refreshable))
+    session.register_component("credential_provider", _role.installed(refreshable))
     return session
 
 
