@@ -29,6 +29,17 @@ _PROVIDERS = {
     "custom-process": "the credential_process of the profile",
 }
 
+#: The providers of the default chain that look without being configured, in botocore's order: what a
+#: chain that found nothing has tried.
+_TRIED = (
+    "env",
+    "shared-credentials-file",
+    "config-file",
+    "assume-role-with-web-identity",
+    "container-role",
+    "iam-role",
+)
+
 #: The providers whose credentials belong to a profile, which is worth naming.
 _PROFILE_METHODS = frozenset(
     {"shared-credentials-file", "config-file", "assume-role", "sso", "custom-process"}
@@ -92,17 +103,12 @@ def _provider(method: str | None, profile: str | None) -> str:
 def _no_credentials(identity: Identity) -> CredentialsError:
     """No provider of the default chain found credentials."""
     profile = identity.profile or "default"
-    metadata = "the EC2 instance metadata service"
-    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
-        metadata += " (turned off by AWS_EC2_METADATA_DISABLED)"
-    tried = ", ".join(
-        (
-            "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
-            f"the shared credentials and config files (profile {profile!r})",
-            "web identity (AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)",
-            "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI)",
-            metadata,
-        )
+    metadata_off = os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true"
+    tried = "; ".join(
+        "the EC2 instance metadata service (turned off by AWS_EC2_METADATA_DISABLED)"
+        if method == "iam-role" and metadata_off
+        else _provider(method, profile)
+        for method in _TRIED
     )
     purpose = f"to assume role {identity.role_arn} with" if identity.role_arn else "to sign requests"
     return CredentialsError(
