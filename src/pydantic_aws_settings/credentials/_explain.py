@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from pydantic_aws_settings.fetch import failure_from_exception
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -83,15 +85,6 @@ class CredentialsError(Exception):
         self.response: dict[str, dict[str, str]] = {"Error": {"Code": code, "Message": message}}
 
 
-def _code_and_message(exc: BaseException) -> tuple[str, str]:
-    """AWS's error code and message, or the exception's class and text."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        return str(error.get("Code") or type(exc).__name__), str(error.get("Message") or "")
-    return type(exc).__name__, str(exc)
-
-
 def _provider(method: str | None, profile: str | None) -> str:
     """The base provider as the user knows it."""
     name = _PROVIDERS.get(method or "", f"botocore's {method!r} provider" if method else "the default chain")
@@ -120,9 +113,9 @@ def _no_credentials(identity: Identity) -> CredentialsError:
     )
 
 
-def _chain_failed(identity: Identity, exc: BaseException) -> CredentialsError:
+def _chain_failed(identity: Identity, exc: Exception) -> CredentialsError:
     """A provider of the default chain raised while the chain looked for credentials."""
-    code, message = _code_and_message(exc)
+    code, message = failure_from_exception(exc)
     purpose = f" to assume role {identity.role_arn} with" if identity.role_arn else ""
     return CredentialsError(
         code,
@@ -158,12 +151,12 @@ def _base_failed(
     return f"the credentials from {_provider(method, profile)} could not be refreshed ({code}: {message})."
 
 
-def _role_failed(identity: Identity, method: str | None, exc: BaseException) -> CredentialsError:
+def _role_failed(identity: Identity, method: str | None, exc: Exception) -> CredentialsError:
     """AssumeRole failed: say which role, with which base credentials, and what to do."""
     role = identity.role_arn
     if isinstance(exc, CredentialsError):  # the base credentials failed first; already explained
         return CredentialsError(exc.code, f"could not assume role {role}: {exc.message}", exc.operation_name)
-    code, message = _code_and_message(exc)
+    code, message = failure_from_exception(exc)
     base = _provider(method, identity.profile)
     detail = f" ({message})" if message else ""
     if code in ("AccessDenied", "AccessDeniedException", "403"):
@@ -217,7 +210,7 @@ def _explain_refreshes(credentials: Any, identity: Identity) -> None:
         except CredentialsError:
             raise
         except Exception as exc:
-            code, message = _code_and_message(exc)
+            code, message = failure_from_exception(exc)
             text = _base_failed(method, identity.profile, token_file, code, message)
             raise CredentialsError(code, text, getattr(exc, "operation_name", None)) from exc
         if not data:  # the instance metadata fetcher answers {} when it got nothing
