@@ -1078,3 +1078,11 @@ class TestIdentity:
             make(aws_role_arn=ROLE, aws_role_duration=900),
         ]
         assert len({base, *others}) == 6
+
+    def test_the_environment_is_an_argument(self) -> None:
+        """A given environment is read instead of the process's: its profile and key make the identity."""
+        given = {"AWS_PROFILE": "billing", "AWS_ACCESS_KEY_ID": "AKIAOTHERKEY00000001"}
+        identity = creds.identity_for(resolve_options(), environ=given)
+        assert identity.profile == "billing"
+        assert identity != creds.identity_for(resolve_options())  # the process's: no profile, key "testing"
+        assert identity == creds.identity_for(resolve_options(), environ=dict(given))

@@ -8,6 +8,8 @@ import os
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pydantic_aws_settings.options import Options
 
 __all__ = ["Identity", "identity_for"]
@@ -33,11 +35,6 @@ class Identity(NamedTuple):
     session_name: str | None = None
     duration: int | None = None
 
-    def describe(self) -> str:
-        """Name the credentials for an error message (never a key)."""
-        base = f"profile {self.profile!r}" if self.profile else "the default credential chain"
-        return f"role {self.role_arn} assumed with {base}" if self.role_arn else base
-
 
 @functools.lru_cache(maxsize=64)
 def _fingerprint(access_key: str | None) -> str:
@@ -47,14 +44,13 @@ def _fingerprint(access_key: str | None) -> str:
     return hashlib.blake2b(access_key.encode(), digest_size=6).hexdigest()
 
 
-def identity_for(options: Options) -> Identity:
+def identity_for(options: Options, environ: Mapping[str, str] = os.environ) -> Identity:
     """The identity a load with these options fetches as (a few microseconds: it runs on every load).
 
     The base credentials are told apart by `AWS_PROFILE` and `AWS_ACCESS_KEY_ID`, the two choices a
     running process may change; web identity, container credentials and the instance metadata service
-    are the process's own.
+    are the process's own. `environ` is where they are read (the process's environment by default).
     """
-    environ = os.environ
     profile = environ.get("AWS_PROFILE") or None
     base = _fingerprint(environ.get("AWS_ACCESS_KEY_ID"))
     if not options.role_arn:
