@@ -31,7 +31,6 @@ from pydantic_settings import SettingsConfigDict
 from pydantic_aws_settings import AWSBaseSettings, ResolutionError, credentials, resolver
 from pydantic_aws_settings._loopback import free_port
 from pydantic_aws_settings.cache import ValueCache
-from pydantic_aws_settings.credentials import _ahead
 from support.logs import all_records_to
 from support.proxy import AWSProxy
 
@@ -200,7 +199,7 @@ class FakeClock:
 
 
 class RoleClock:
-    """The credentials clock (`credentials._ahead._now`): the real time plus an offset moved by hand."""
+    """The credentials clock (`credentials.registry().clock`): the real time plus an offset moved by hand."""
 
     def __init__(self) -> None:
         self.offset = datetime.timedelta(0)
@@ -271,7 +270,7 @@ def _use_role(row: Fault, monkeypatch: pytest.MonkeyPatch) -> RoleClock | None:
         return None
     monkeypatch.setenv("PYDANTIC_AWS_ROLE_ARN", ROLE)
     clock = RoleClock()
-    monkeypatch.setattr(_ahead, "_now", clock)
+    monkeypatch.setattr(credentials.registry(), "clock", clock)
     return clock
 
 

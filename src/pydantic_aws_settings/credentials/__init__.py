@@ -1,11 +1,12 @@
 """botocore sessions and clients for fetching: the default chain, or an assumed role that refreshes itself.
 
-The only module that touches botocore internals. Sessions and clients are built once per process and
-reused by every load and thread (botocore clients are thread-safe; sessions are built under a lock).
+The only package that touches botocore internals. Sessions and clients are built once per process (they
+belong to one `ClientRegistry`, see `registry()`) and reused by every load and thread (botocore clients
+are thread-safe; sessions are built under a lock).
 The clients are botocore's own, built without boto3's session layer: boto3 is a wrapper around the same
 clients, and importing and setting it up would add tens of milliseconds to a cold start for nothing the
-fetchers use. A role's session shares the base session's data loader, so that the service
-models and endpoint data are read and parsed once per process, not once per session.
+fetchers use. A role's session shares the base session's data loader, so that the service models and
+endpoint data are read and parsed once per process, not once per session.
 
 Without a role, a session is boto3's default chain, unchanged: environment keys, a shared-config
 profile, web identity, container credentials, the EC2 instance metadata service. Its credentials are
@@ -33,14 +34,16 @@ fetchers report it like any AWS error, so it reaches the load's `ResolutionError
 from pydantic_aws_settings.credentials._ahead import PREFETCH_VALID, for_load
 from pydantic_aws_settings.credentials._explain import CredentialsError
 from pydantic_aws_settings.credentials._identity import Identity, identity_for
-from pydantic_aws_settings.credentials._sessions import client_for, reset
+from pydantic_aws_settings.credentials._sessions import ClientRegistry, client_for, registry, reset
 
 __all__ = [
     "PREFETCH_VALID",
+    "ClientRegistry",
     "CredentialsError",
     "Identity",
     "client_for",
     "for_load",
     "identity_for",
+    "registry",
     "reset",
 ]

@@ -11,30 +11,50 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["PREFETCH_VALID", "current_load", "for_load"]
+__all__ = ["PREFETCH_VALID", "InFlight", "current_load", "for_load", "utcnow"]
 
 _T = TypeVar("_T")
 
 
-def _now() -> datetime.datetime:
-    """The time the refresh windows are measured on; tests replace it to move time without sleeping."""
+def utcnow() -> datetime.datetime:
+    """The real time, in UTC: the default clock of the refresh windows (see `ClientRegistry.clock`)."""
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _clock() -> datetime.datetime:
-    """The `time_fetcher` of botocore: `_now` looked up on every call, so that a replaced one takes effect."""
-    return _now()
 
 
 #: How long the result of a role's first AssumeRole, started ahead, may wait for the refresh that uses it.
 PREFETCH_VALID = 60.0
 #: How long `reset` waits for a first AssumeRole still in flight (one nobody waited for).
 _PREFETCH_JOIN = 10.0
-#: The first AssumeRoles still in flight.
-_prefetches: set[_Prefetched] = set()
-_prefetches_lock = threading.Lock()
 #: The load whose work the current thread is doing (see `for_load`).
 _load = threading.local()
+
+
+class InFlight:
+    """The first AssumeRoles started ahead and still running, so that a reset can wait for them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[_Prefetched] = set()
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def add(self, prefetch: _Prefetched) -> None:
+        """Count an AssumeRole that has started."""
+        with self._lock:
+            self._running.add(prefetch)
+
+    def discard(self, prefetch: _Prefetched) -> None:
+        """Forget an AssumeRole that has finished."""
+        with self._lock:
+            self._running.discard(prefetch)
+
+    def join(self, timeout: float = _PREFETCH_JOIN) -> None:
+        """Wait for each AssumeRole still running, `timeout` seconds at most each."""
+        with self._lock:
+            running = list(self._running)
+        for prefetch in running:
+            prefetch.join(timeout)
 
 
 class _Prefetched:
@@ -48,18 +68,29 @@ class _Prefetched:
     reports it once); a refresh for another load, a result older than `PREFETCH_VALID` seconds on the
     library's clock, and a process forked since (the thread did not come along) call STS anew. botocore
     calls a refresh function under its refresh lock only.
+
+    Args:
+        assume: the refresh function (one AssumeRole).
+        clock: the time `PREFETCH_VALID` is measured on.
+        in_flight: where the AssumeRole is counted while it runs.
     """
 
-    def __init__(self, assume: Callable[[], dict[str, str]]) -> None:
+    def __init__(
+        self,
+        assume: Callable[[], dict[str, str]],
+        clock: Callable[[], datetime.datetime],
+        in_flight: InFlight,
+    ) -> None:
         self._assume = assume
+        self._clock = clock
+        self._in_flight = in_flight
         self._first: Future[dict[str, str]] | None = Future()
         self._load = current_load()
         self._pid = os.getpid()
         self._done_at: datetime.datetime | None = None
         name = "pydantic-aws-settings-assume-role"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        with _prefetches_lock:
-            _prefetches.add(self)
+        in_flight.add(self)
         self._thread.start()
 
     def _run(self) -> None:
@@ -68,14 +99,13 @@ class _Prefetched:
         try:
             credentials = self._assume()
         except BaseException as exc:  # noqa: BLE001 - delivered to the refresh that takes it
-            self._done_at = _now()
+            self._done_at = self._clock()
             first.set_exception(exc)
         else:
-            self._done_at = _now()
+            self._done_at = self._clock()
             first.set_result(credentials)
         finally:
-            with _prefetches_lock:
-                _prefetches.discard(self)
+            self._in_flight.discard(self)
 
     def join(self, timeout: float) -> None:
         """Wait for the AssumeRole in flight, `timeout` seconds at most."""
@@ -92,7 +122,7 @@ class _Prefetched:
                 return self._assume()  # another load's failure: this load tries for itself
             raise
         assert self._done_at is not None  # noqa: S101 - set before the result
-        if (_now() - self._done_at).total_seconds() >= PREFETCH_VALID:
+        if (self._clock() - self._done_at).total_seconds() >= PREFETCH_VALID:
             return self._assume()
         return credentials
 

@@ -17,7 +17,6 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 
-from pydantic_aws_settings.credentials import _ahead
 from pydantic_aws_settings.credentials._ahead import current_load
 from pydantic_aws_settings.credentials._explain import CredentialsError, _role_failed
 
@@ -34,7 +33,9 @@ def _refresh_windows(duration: int) -> tuple[int, int]:
     return min(15 * 60, duration // 4), min(10 * 60, duration // 6)
 
 
-def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[], dict[str, str]]:
+def _assume_role(
+    sts: Any, identity: Identity, method: str | None, clock: Callable[[], datetime.datetime]
+) -> Callable[[], dict[str, str]]:
     """The refresh function of a role's credentials: one AssumeRole, explained when it fails."""
     kwargs: dict[str, Any] = {
         "RoleArn": identity.role_arn,
@@ -49,14 +50,14 @@ def _assume_role(sts: Any, identity: Identity, method: str | None) -> Callable[[
             credentials = sts.assume_role(**kwargs)["Credentials"]
         except Exception as exc:
             raise _role_failed(identity, method, exc) from exc
-        # STS states the expiry on AWS's clock; the windows are measured on `_now`, so the expiry is
-        # restated as a lifetime from `_now` (the same instant, unless a test replaced the clock).
+        # STS states the expiry on AWS's clock; the windows are measured on `clock`, so the expiry is
+        # restated as a lifetime from `clock` (the same instant, unless a test replaced the clock).
         lifetime = credentials["Expiration"] - datetime.datetime.now(datetime.timezone.utc)
         return {
             "access_key": credentials["AccessKeyId"],
             "secret_key": credentials["SecretAccessKey"],
             "token": credentials["SessionToken"],
-            "expiry_time": (_ahead._now() + lifetime).isoformat(),
+            "expiry_time": (clock() + lifetime).isoformat(),
         }
 
     return assume_role
