@@ -12,6 +12,7 @@ import datetime
 import logging
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsConfigDict, AWSSettingsSource, ResolutionError
 from pydantic_aws_settings import credentials as creds
+from pydantic_aws_settings.credentials import _ahead, _role, _sessions, _speedups
 from pydantic_aws_settings.options import resolve_options
 from support import proxy as proxy_module
 from support.fake_providers import ContainerCredentialsServer, InstanceMetadataServer
@@ -104,7 +106,7 @@ def signatures(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Signatur
         operation, parsed, is_json = classify(handler, body)
         found = _CREDENTIAL.search(handler.headers.get("Authorization", ""))
         key, region = (found.group(1), found.group(2)) if found else ("unsigned", "")
-        record.signed.append(Signed(operation, key, region, creds._now()))
+        record.signed.append(Signed(operation, key, region, creds.registry().clock()))
         return operation, parsed, is_json
 
     def forward_and_record(handler: Any, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -114,7 +116,9 @@ def signatures(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Signatur
         if status == 200 and action.startswith("AssumeRole") and key and expiration:
             real = datetime.datetime.fromisoformat(expiration.group(1).decode().replace("Z", "+00:00"))
             lifetime = real - datetime.datetime.now(datetime.timezone.utc)
-            record.issued.append(IssuedBySts(action, key.group(1).decode(), creds._now() + lifetime))
+            record.issued.append(
+                IssuedBySts(action, key.group(1).decode(), creds.registry().clock() + lifetime)
+            )
         return status, headers, payload
 
     monkeypatch.setattr(proxy_module, "_classify", classify_and_record)
@@ -141,7 +145,7 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Put the refresh windows of the library on a fake clock."""
     fake = FakeClock()
-    monkeypatch.setattr(creds, "_now", fake)
+    monkeypatch.setattr(creds.registry(), "clock", fake)
     return fake
 
 
@@ -312,6 +316,15 @@ class TestTheRoleIsAssumedOnce:
         assert aws_proxy.counts == {"AssumeRole": 1, "BatchGetSecretValue": 3}
         assert signatures.keys("BatchGetSecretValue") == signatures.role_keys() * 3
 
+    def test_the_role_session_gets_its_credentials_from_its_credential_provider(self) -> None:
+        """The public credential_provider component, not a private attribute, gives the role's keys."""
+        assert AppSettings().secret == SECRET
+        (session,) = creds.registry()._roles.values()
+        provider = session.get_component("credential_provider")
+        (given,) = provider.providers
+        assert session.get_credentials() is given.load()
+        assert session.get_credentials().method == "assume-role"
+
     def test_concurrent_cold_loads_assume_once(self, aws_proxy: AWSProxy) -> None:
         """Eight threads loading at once in a cold process wait for one AssumeRole."""
         aws_proxy.set_latency("AssumeRole", 0.1)
@@ -471,8 +484,8 @@ class TestRegion:
         monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
         plain = boto3.session.Session().client("sts", region_name="us-east-1")
         options = resolve_options()
-        session = creds._base_session(creds.identity_for(options))
-        ours = creds._sts_client(session, "us-east-1", options)
+        session = creds.registry()._base_session(creds.identity_for(options))
+        ours = _sessions._sts_client(session, "us-east-1", options)
         assert plain.meta.endpoint_url == "https://sts.amazonaws.com"
         assert ours.meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
 
@@ -529,10 +542,10 @@ class TestRefreshBeforeExpiry:
 
     def test_refresh_windows(self) -> None:
         """The windows are botocore's 15 and 10 minutes from an hour up, a quarter and a sixth below."""
-        assert creds._refresh_windows(43200) == (900, 600)
-        assert creds._refresh_windows(3600) == (900, 600)
-        assert creds._refresh_windows(1800) == (450, 300)
-        assert creds._refresh_windows(900) == (225, 150)
+        assert _role._refresh_windows(43200) == (900, 600)
+        assert _role._refresh_windows(3600) == (900, 600)
+        assert _role._refresh_windows(1800) == (450, 300)
+        assert _role._refresh_windows(900) == (225, 150)
 
     @staticmethod
     def _read_from_threads(count: int) -> None:
@@ -630,6 +643,13 @@ def _while_building(monkeypatch: pytest.MonkeyPatch, wait: Callable[[str], None]
     monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
 
 
+def _prefetched(
+    assume: Callable[[], dict[str, str]], clock: Callable[[], datetime.datetime] = _ahead.utcnow
+) -> Any:
+    """A role's first AssumeRole started ahead, counted in flight by the process's registry."""
+    return _ahead._Prefetched(assume, clock, creds.registry()._in_flight)
+
+
 @pytest.mark.usefixtures("two_services")
 class TestAssumeRoleAhead:
     """A role's first AssumeRole travels while the clients are built, and is still sent exactly once."""
@@ -664,7 +684,7 @@ class TestAssumeRoleAhead:
         monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
         aws_proxy.inject("AssumeRole", code="AccessDenied", status=403, message="not authorized")
         failed = threading.Event()
-        prefetched_call = creds._Prefetched.__call__
+        prefetched_call = _ahead._Prefetched.__call__
 
         def call_and_signal(self: Any) -> dict[str, str]:
             try:
@@ -672,7 +692,7 @@ class TestAssumeRoleAhead:
             finally:
                 failed.set()
 
-        monkeypatch.setattr(creds._Prefetched, "__call__", call_and_signal)
+        monkeypatch.setattr(_ahead._Prefetched, "__call__", call_and_signal)
         built: list[str] = []
 
         def wait(service: str) -> None:
@@ -702,13 +722,13 @@ class TestAssumeRoleAhead:
             calls.append(len(calls))
             return {"access_key": f"key-{len(calls)}"}
 
-        late = creds._Prefetched(assume)
+        late = _prefetched(assume, clock)
         late.join(5)
         clock.advance(creds.PREFETCH_VALID)
         assert late() == {"access_key": "key-2"}  # the old result was dropped, STS asked again
         assert late() == {"access_key": "key-3"}  # and every later refresh asks STS itself
 
-        timely = creds._Prefetched(assume)
+        timely = _prefetched(assume, clock)
         assert timely() == {"access_key": "key-4"}  # waits for the call in flight if need be
         assert calls == [0, 1, 2, 3]
 
@@ -726,13 +746,13 @@ class TestAssumeRoleAhead:
 
         load, other = object(), object()
         calls: list[int] = []
-        built = creds.for_load(load, lambda: creds._Prefetched(failing_then_working(calls)))
+        built = creds.for_load(load, lambda: _prefetched(failing_then_working(calls)))
         with pytest.raises(creds.CredentialsError, match="the first call fails"):
             creds.for_load(load, built)
         assert creds.for_load(load, built) == {"access_key": "key-2"}  # a later refresh tries again
 
         calls = []
-        built = creds.for_load(load, lambda: creds._Prefetched(failing_then_working(calls)))
+        built = creds.for_load(load, lambda: _prefetched(failing_then_working(calls)))
         assert creds.for_load(other, built) == {"access_key": "key-2"}
         assert calls == [0, 1]
 
@@ -749,7 +769,7 @@ class TestAssumeRoleAhead:
                 release.wait(10)  # the parent's call, still in flight when the child refreshes
             return {"access_key": f"key-{len(calls)}"}
 
-        prefetched = creds._Prefetched(assume)
+        prefetched = _prefetched(assume)
         import os
 
         parent = os.getpid()
@@ -771,11 +791,11 @@ class TestAssumeRoleAhead:
             done.append(True)
             return {"access_key": "key"}
 
-        creds._Prefetched(assume)
+        _prefetched(assume)
         threading.Timer(0.1, release.set).start()
         creds.reset()
         assert done == [True]
-        assert not creds._prefetches
+        assert not creds.registry()._in_flight
 
 
 @pytest.mark.usefixtures("role_env")
@@ -960,7 +980,7 @@ class TestDataLoader:
         from botocore.loaders import JSONFileLoader
 
         path = f"{botocore.__path__[0]}/data/{name}"
-        ours = creds._JSONFileLoader().load_file(path)
+        ours = _speedups._JSONFileLoader().load_file(path)
         assert type(ours) is dict
         assert ours == JSONFileLoader().load_file(path)
         assert list(ours) == list(JSONFileLoader().load_file(path))  # in the same order
@@ -974,7 +994,7 @@ class TestDataLoader:
             compressed.write('{"from": "gz"}')
         with gzip.open(tmp_path / "gz.json.gz", "wt") as compressed:
             compressed.write('{"from": "gz"}')
-        loader = creds._JSONFileLoader()
+        loader = _speedups._JSONFileLoader()
         assert loader.load_file(str(tmp_path / "both")) == {"from": "json"}
         assert loader.load_file(str(tmp_path / "gz")) == {"from": "gz"}
         assert loader.load_file(str(tmp_path / "none")) is None
@@ -984,7 +1004,7 @@ class TestDataLoader:
         """Membership asks one service's directory; listing gives botocore's own full list."""
         from botocore.loaders import Loader
 
-        ours = creds._data_loader(None)
+        ours = _speedups._data_loader(None)
         services = ours.list_available_services("service-2")
         assert "ssm" in services
         assert "secretsmanager" in services
@@ -1003,7 +1023,7 @@ class TestDataLoader:
         """A client of a service botocore has no data for fails as it would with botocore's own loader."""
         from botocore.exceptions import UnknownServiceError
 
-        session = creds._botocore_session(None)
+        session = _speedups._botocore_session(None)
         with pytest.raises(UnknownServiceError) as caught:
             session.create_client("no-such-service", region_name="us-east-1")
         assert "Unknown service: 'no-such-service'. Valid service names are: " in str(caught.value)
@@ -1017,10 +1037,10 @@ class TestDataLoader:
         monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
         monkeypatch.setenv("APP_SECRET", "secretsmanager:app/secret")
         assert AppSettings().secret == SECRET
-        (session,) = creds._bases.values()
+        (session,) = creds.registry()._bases.values()
         loader = session.get_component("data_loader")
         assert loader.search_paths[0] == str(tmp_path)
-        assert isinstance(loader.file_loader, creds._JSONFileLoader)
+        assert isinstance(loader.file_loader, _speedups._JSONFileLoader)
 
 
 @pytest.mark.usefixtures("role_env")
@@ -1042,6 +1062,45 @@ def test_every_request_names_the_library_in_its_user_agent(
     assert AppSettings().secret == SECRET
     assert sorted(operation for operation, _ in agents) == ["AssumeRole", "BatchGetSecretValue"]
     assert all(f"pydantic-aws-settings/{__version__}" in agent for _, agent in agents), agents
+
+
+@pytest.mark.usefixtures("role_env")
+class TestClientRegistry:
+    """The process's sessions and clients have one owner, which a reset or a fork empties."""
+
+    def test_one_registry_per_process(self) -> None:
+        """registry() gives the same instance every time; a reset empties it and keeps it."""
+        first = creds.registry()
+        assert AppSettings().secret == SECRET
+        creds.reset()
+        assert creds.registry() is first
+        assert not first._clients
+
+    def test_after_fork_drops_everything_without_joining(self, aws_proxy: AWSProxy) -> None:
+        """A forked child drops the parent's sessions, clients, lock and AssumeRole threads at once."""
+        assert AppSettings().secret == SECRET
+        registry = creds.registry()
+        client = creds.client_for("secretsmanager", None, resolve_options())
+        release = threading.Event()
+
+        def assume() -> dict[str, str]:
+            release.wait(10)
+            return {"access_key": "key"}
+
+        _prefetched(assume)
+        registry._lock.acquire()  # as if a thread of the parent held it when the process forked
+        started = time.perf_counter()
+        try:
+            registry.after_fork()
+        finally:
+            release.set()
+        assert time.perf_counter() - started < 1  # not the 10 s of the AssumeRole in flight
+        held = (registry._in_flight, registry._clients, registry._roles, registry._bases)
+        assert [len(each) for each in held] == [0, 0, 0, 0]
+        assert not registry._lock.locked()
+        assert creds.client_for("secretsmanager", None, resolve_options()) is not client
+        assert AppSettings().secret == SECRET
+        assert aws_proxy.counts["AssumeRole"] == 2  # the child's own role session assumed the role again
 
 
 class TestIdentity:
@@ -1068,3 +1127,11 @@ class TestIdentity:
             make(aws_role_arn=ROLE, aws_role_duration=900),
         ]
         assert len({base, *others}) == 6
+
+    def test_the_environment_is_an_argument(self) -> None:
+        """A given environment is read instead of the process's: its profile and key make the identity."""
+        given = {"AWS_PROFILE": "billing", "AWS_ACCESS_KEY_ID": "AKIAOTHERKEY00000001"}
+        identity = creds.identity_for(resolve_options(), environ=given)
+        assert identity.profile == "billing"
+        assert identity != creds.identity_for(resolve_options())  # the process's: no profile, key "testing"
+        assert identity == creds.identity_for(resolve_options(), environ=dict(given))

@@ -199,7 +199,7 @@ class FakeClock:
 
 
 class RoleClock:
-    """The library's credentials clock (`credentials._now`): the real time plus an offset moved by hand."""
+    """The credentials clock (`credentials.registry().clock`): the real time plus an offset moved by hand."""
 
     def __init__(self) -> None:
         self.offset = datetime.timedelta(0)
@@ -270,7 +270,7 @@ def _use_role(row: Fault, monkeypatch: pytest.MonkeyPatch) -> RoleClock | None:
         return None
     monkeypatch.setenv("PYDANTIC_AWS_ROLE_ARN", ROLE)
     clock = RoleClock()
-    monkeypatch.setattr(credentials, "_now", clock)
+    monkeypatch.setattr(credentials.registry(), "clock", clock)
     return clock
 
 
