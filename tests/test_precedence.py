@@ -9,7 +9,13 @@ import pytest
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, Parameter, ResolutionError
+from pydantic_aws_settings import (
+    AWSBaseSettings,
+    AWSSettingsSource,
+    Parameter,
+    ResolutionError,
+    invalidate_field,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -244,6 +250,33 @@ class TestBulkImport:
             value: str
 
         assert Settings().value == "imported"
+
+    def test_invalidate_field_plans_with_the_class_own_sources(self, sm: Any, aws_proxy: Any) -> None:
+        """`invalidate_field` drops the import entry that `aws_import=` names as a source keyword."""
+        sm.create_secret(Name="svc/keyword", SecretString=json.dumps({"value": "imported"}))
+
+        class Settings(BaseSettings):
+            value: str
+
+            @classmethod
+            def settings_customise_sources(
+                cls,
+                settings_cls: type[BaseSettings],
+                init_settings: PydanticBaseSettingsSource,
+                env_settings: PydanticBaseSettingsSource,
+                dotenv_settings: PydanticBaseSettingsSource,
+                file_secret_settings: PydanticBaseSettingsSource,
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
+                keyword = AWSSettingsSource(
+                    settings_cls, env_settings, aws_import="secretsmanager:svc/keyword"
+                )
+                return (init_settings, keyword)
+
+        assert Settings().value == "imported"
+        aws_proxy.reset()
+        assert invalidate_field(Settings, "value") == 1
+        Settings()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1}
 
 
 class TestBehavesLikeBaseSettings:

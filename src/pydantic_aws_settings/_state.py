@@ -53,9 +53,12 @@ def invalidate_field(settings_cls: type[BaseSettings], field: str) -> int:
     load again, and the new password is fetched. When no reference names the field directly, the bulk
     import entries are dropped, since one of them may supply it. Returns how many entries went.
     """
-    from pydantic_aws_settings.source import AWSSettingsSource
+    from pydantic_aws_settings.source import AWSSettingsSource, sources_of
 
-    planned = AWSSettingsSource(settings_cls).references()
+    # The class's own sources (a keyword such as `aws_import=` lives on them); a class that composes
+    # none is planned with the default source, as before.
+    aws_sources = [s for s in sources_of(settings_cls) if isinstance(s, AWSSettingsSource)]
+    planned = [p for s in aws_sources or [AWSSettingsSource(settings_cls)] for p in s.references()]
     direct = [p for p in planned if p.field == field or p.field.startswith(f"{field}.")]
     chosen = direct or [p for p in planned if p.variable == "PYDANTIC_AWS_IMPORT"]
     return sum(invalidate(p.reference) for p in chosen)

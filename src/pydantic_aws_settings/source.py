@@ -38,7 +38,9 @@ from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
     EnvSettingsSource,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "PlannedReference",
     "recording",
     "recording_origins",
+    "sources_of",
 ]
 
 OriginKind = Literal["env", "dotenv", "secrets", "import", "declared", "source"]
@@ -867,6 +870,22 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         role = f", role={self.options.role_arn!r}" if self.options.role_arn else ""
         name = self.settings_cls.__name__
         return f"AWSSettingsSource({name}, sources=[{sources}], region={self.options.region!r}{role})"
+
+
+def sources_of(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The sources a load of the class reads, as its own `settings_customise_sources` composes them.
+
+    pydantic-settings' public sources are built as `BaseSettings` builds them for a load without init
+    arguments (each from the class's `model_config`), then handed to the class's hook. Nothing is
+    fetched; building them reads dotenv files, nothing else.
+    """
+    return settings_cls.settings_customise_sources(
+        settings_cls,
+        init_settings=InitSettingsSource(settings_cls, init_kwargs={}),
+        env_settings=EnvSettingsSource(settings_cls),
+        dotenv_settings=DotEnvSettingsSource(settings_cls),
+        file_secret_settings=SecretsSettingsSource(settings_cls),
+    )
 
 
 class AWSBaseSettings(BaseSettings):
