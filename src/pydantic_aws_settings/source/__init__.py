@@ -32,13 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
-from pydantic._internal._utils import deep_update
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
     EnvSettingsSource,
-    InitSettingsSource,
     PydanticBaseSettingsSource,
     SecretsSettingsSource,
     SettingsConfigDict,
@@ -55,10 +53,23 @@ from pydantic_aws_settings.references import (
     looks_like_reference,
     parse_reference,
 )
+from pydantic_aws_settings.source._compat import (
+    _MappingSource,
+    _StringListText,
+    annotation_is_complex,
+    decodes,
+    deep_update,
+    env_names,
+    env_vars_as,
+    field_is_complex,
+    read_env_file,
+    set_current_state,
+    sources_of,
+)
 from pydantic_aws_settings.values import extract, json_text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator
 
     from pydantic_aws_settings.resolver import Target
 
@@ -270,55 +281,6 @@ def _hide(value: Any) -> Any:
     return value
 
 
-class _MappingSource(EnvSettingsSource):
-    """pydantic-settings' environment logic run on a mapping of ours (imports and markers), prefix-free."""
-
-    def __init__(self, settings_cls: type[BaseSettings], nested_delimiter: str | None) -> None:
-        super().__init__(
-            settings_cls,
-            case_sensitive=False,
-            env_prefix="",
-            env_nested_delimiter=nested_delimiter,
-            env_ignore_empty=False,
-        )
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {}
-
-    def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
-        """A StringList's items where pydantic-settings would decode JSON, else as pydantic-settings does."""
-        if isinstance(value, _StringListText):
-            return value.split(",") if _decodes(self, field_name, field) else str(value)
-        return super().decode_complex_value(field_name, field, value)  # type: ignore[arg-type]
-
-
-class _Probe:
-    """Not JSON: what `_decodes` hands pydantic-settings to see whether it would decode a field."""
-
-
-def _decodes(source: EnvSettingsSource, field_name: str, field: Any) -> bool:
-    """Whether pydantic-settings decodes a complex field's text as JSON (not with `NoDecode`, say).
-
-    Asked of pydantic-settings itself, so that its rules (`NoDecode`, `enable_decoding`, `ForceDecode`)
-    hold as they are: it hands back what it does not decode, and fails on what it tries to.
-    """
-    probe = _Probe()
-    try:
-        return EnvSettingsSource.decode_complex_value(source, field_name, field, probe) is not probe
-    except Exception:  # noqa: BLE001 - json.loads of the probe: it decodes
-        return True
-
-
-class _StringListText(str):
-    """The text of a StringList parameter in a bulk import: its items where the field is complex, else text.
-
-    SSM stores a StringList as comma-joined text, which is not the JSON a list field reads from a
-    variable; a direct reference converts it knowing its field, an import through `_MappingSource`.
-    """
-
-    __slots__ = ()
-
-
 # Facts about a settings class that every load would otherwise recompute (the warm path is a few
 # microseconds per field): per class, the shape of each target and the variable names of each field.
 _SHAPES: weakref.WeakKeyDictionary[type, dict[tuple[str, bool], tuple[bool, bool]]] = (
@@ -380,8 +342,7 @@ def _field_env_names(
     found = names.get(key)
     if found is None:
         found = names[key] = [
-            (name, info, [env_name for _, env_name, _ in source._extract_field_info(info, name)])
-            for name, info in settings_cls.model_fields.items()
+            (name, info, env_names(source, info, name)) for name, info in settings_cls.model_fields.items()
         ]
     return found
 
@@ -389,12 +350,10 @@ def _field_env_names(
 def _is_complex(decoder: EnvSettingsSource, target: Any) -> tuple[bool, bool]:
     """(needs JSON, may the JSON fail) for a field, a nested field or a raw nested type."""
     if isinstance(target, FieldInfo):
-        return decoder._field_is_complex(target)  # private API: pydantic-settings' own rule, reused
+        return field_is_complex(decoder, target)
     if target is None:
         return False, True
-    from pydantic_settings.sources.utils import _annotation_is_complex
-
-    return _annotation_is_complex(target, []), True
+    return annotation_is_complex(target), True
 
 
 class AWSSettingsSource(PydanticBaseSettingsSource):
@@ -495,9 +454,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             for env_file in reversed([f for f in files if f is not None]):
                 path = Path(env_file).expanduser()
                 if path.is_file():
-                    found = DotEnvSettingsSource._static_read_env_file(  # private API: original case
-                        path, encoding=source.env_file_encoding, case_sensitive=True
-                    )
+                    found = read_env_file(path, source.env_file_encoding)
                     spelled = next((k for k in found if k.lower() == env_name.lower()), None)
                     if spelled:
                         return f"{spelled} (in {env_file})"
@@ -527,10 +484,10 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             return env_vars
         kind = self._kind_of(source)
         delimiter = source.env_nested_delimiter
-        for name, info, env_names in _field_env_names(self.settings_cls, source):
+        for name, info, names in _field_env_names(self.settings_cls, source):
             if self._in_state(name, info):
                 continue
-            for env_name in env_names:
+            for env_name in names:
                 value = env_vars.get(env_name)
                 if value is None:
                     continue
@@ -544,7 +501,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                 break
             if not delimiter:
                 continue
-            for env_name in env_names:
+            for env_name in names:
                 prefix = f"{env_name}{delimiter}"
                 for var, value in env_vars.items():
                     if not (
@@ -579,7 +536,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             marker = next((m for m in info.metadata if isinstance(m, (Parameter, SecretsManager))), None)
             if marker is None:
                 continue
-            env_name = source._extract_field_info(info, name)[0][1]
+            env_name = env_names(source, info, name)[0]
             where = f"declared on {self.settings_cls.__name__}.{name}"
             ref: Reference = marker.reference
             describe = functools.partial(str, where)
@@ -626,7 +583,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
             fetched.kind == "StringList"
             and needs_json
             and isinstance(value, str)
-            and _decodes(use.decoder, use.path, use.target_field)
+            and decodes(use.decoder, use.path, use.target_field)
         ):
             value = json.dumps(value.split(","))
         if needs_json and not may_fail and isinstance(value, (str, bytes)):
@@ -697,7 +654,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         plan = _Plan()
         supplied: set[str] = set()
         for source in self.sources:
-            source._set_current_state(self.current_state)  # private API: as pydantic-settings does
+            set_current_state(source, self.current_state)
             if isinstance(source, EnvSettingsSource):
                 plan.layers.append((source, self._scan(source, plan.uses, plan.failures, supplied)))
             else:
@@ -771,12 +728,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                 # every field up in them (a dotenv source without a file: a third of a warm load).
                 results.append((self._kind_of(source), source, {}))
                 continue
-            original = source.env_vars
-            source.env_vars = env_vars
-            try:
+            with env_vars_as(source, env_vars):
                 results.append((self._kind_of(source), source, source()))
-            finally:
-                source.env_vars = original
         for _values in reversed(imported):  # later import entries win over earlier ones
             results.append(("import", None, _values))
         results.append(("declared", markers, markers() if markers is not None and markers.env_vars else {}))
@@ -811,7 +764,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
 
     def _variables_of(self, source: EnvSettingsSource, info: FieldInfo, name: str) -> str:
         """The variable a field's plain value came from, or its first nested variable and how many more."""
-        names = [e for _, e, _ in source._extract_field_info(info, name)]
+        names = env_names(source, info, name)
         present = next((e for e in names if e in source.env_vars), None)
         if present is not None:
             return self._spelling(source, present)
@@ -846,7 +799,7 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                     )
                     break
                 if kind == "source":
-                    label = "secrets" if type(source).__name__ == "SecretsSettingsSource" else "source"
+                    label = "secrets" if isinstance(source, SecretsSettingsSource) else "source"
                     origins[name] = Origin(label, type(source).__name__)  # type: ignore[arg-type]
                     break
                 mine = [
@@ -870,22 +823,6 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         role = f", role={self.options.role_arn!r}" if self.options.role_arn else ""
         name = self.settings_cls.__name__
         return f"AWSSettingsSource({name}, sources=[{sources}], region={self.options.region!r}{role})"
-
-
-def sources_of(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettingsSource, ...]:
-    """The sources a load of the class reads, as its own `settings_customise_sources` composes them.
-
-    pydantic-settings' public sources are built as `BaseSettings` builds them for a load without init
-    arguments (each from the class's `model_config`), then handed to the class's hook. Nothing is
-    fetched; building them reads dotenv files, nothing else.
-    """
-    return settings_cls.settings_customise_sources(
-        settings_cls,
-        init_settings=InitSettingsSource(settings_cls, init_kwargs={}),
-        env_settings=EnvSettingsSource(settings_cls),
-        dotenv_settings=DotEnvSettingsSource(settings_cls),
-        file_secret_settings=SecretsSettingsSource(settings_cls),
-    )
 
 
 class AWSBaseSettings(BaseSettings):
