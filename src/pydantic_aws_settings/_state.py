@@ -53,7 +53,8 @@ def invalidate_field(settings_cls: type[BaseSettings], field: str) -> int:
     load again, and the new password is fetched. When no reference names the field directly, the bulk
     import entries are dropped, since one of them may supply it. Returns how many entries went.
     """
-    from pydantic_aws_settings.source import AWSSettingsSource, sources_of
+    from pydantic_aws_settings.source import AWSSettingsSource
+    from pydantic_aws_settings.source._compat import sources_of
 
     # The class's own sources (a keyword such as `aws_import=` lives on them); a class that composes
     # none is planned with the default source, as before.

@@ -1,0 +1,235 @@
+"""`AWSSettingsSource` (a load as plan -> resolve -> apply -> layers -> merge) and `AWSBaseSettings`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from pydantic_aws_settings.errors import ResolutionError
+from pydantic_aws_settings.options import AWSSettingsConfigDict, Options, resolve_options
+from pydantic_aws_settings.source._report import RECORDER, PlannedReference
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
+    from pydantic_aws_settings.fetch import Fetched, FetchFailure
+    from pydantic_aws_settings.references import Reference
+    from pydantic_aws_settings.resolver import Target
+    from pydantic_aws_settings.source._plan import _Plan
+    from pydantic_aws_settings.source._report import OriginKind
+
+__all__ = ["AWSBaseSettings", "AWSSettingsSource"]
+
+#: pydantic-settings' own variable sources, whose result from no variables is known to be empty.
+_PLAIN_ENV_SOURCES = (EnvSettingsSource, DotEnvSettingsSource)
+
+
+class AWSSettingsSource(PydanticBaseSettingsSource):
+    """The pydantic-settings source that resolves AWS references, for `settings_customise_sources`.
+
+    It stands in for the environment and dotenv sources (and wraps any others given to it), so that every
+    reference of a load is resolved in one concurrent wave:
+
+    ```python
+    class Settings(BaseSettings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                       file_secret_settings):
+            return (init_settings,
+                    AWSSettingsSource(settings_cls, env_settings, dotenv_settings, file_secret_settings))
+    ```
+
+    Args:
+        settings_cls: the settings class.
+        *sources: the operator sources it wraps, highest precedence first. Environment and dotenv
+            sources (any `EnvSettingsSource`) have their references resolved; other sources are used as
+            they are. Default: pydantic-settings' environment and dotenv sources for `settings_cls`.
+        aws_region: see the options reference; a keyword beats `model_config`, which beats the
+            environment variable. The same holds for every `aws_*` keyword.
+        aws_role_arn: role to assume for every fetch.
+        aws_role_session_name: session name of the assumed role.
+        aws_external_id: external id for the assumed role.
+        aws_role_duration: seconds per role session.
+        aws_cache_ttl: seconds a fetched value stays fresh (0: no cache).
+        aws_max_stale: seconds past the TTL a value is served when a refresh fails.
+        aws_import: bulk import references.
+        aws_connect_timeout: seconds to connect to AWS.
+        aws_read_timeout: seconds to wait for an answer.
+        aws_max_attempts: requests per call, retries included.
+        aws_max_workers: concurrent requests per load at most.
+
+    The source is not shared between threads: pydantic-settings builds new sources for every load. The
+    values it fetches are shared process-wide through the cache.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        *sources: PydanticBaseSettingsSource,
+        aws_region: str | None = None,
+        aws_role_arn: str | None = None,
+        aws_role_session_name: str | None = None,
+        aws_external_id: str | None = None,
+        aws_role_duration: int | None = None,
+        aws_cache_ttl: float | None = None,
+        aws_max_stale: float | None = None,
+        aws_import: str | list[str] | None = None,
+        aws_connect_timeout: float | None = None,
+        aws_read_timeout: float | None = None,
+        aws_max_attempts: int | None = None,
+        aws_max_workers: int | None = None,
+    ) -> None:
+        super().__init__(settings_cls)
+        keywords = {
+            "aws_region": aws_region,
+            "aws_role_arn": aws_role_arn,
+            "aws_role_session_name": aws_role_session_name,
+            "aws_external_id": aws_external_id,
+            "aws_role_duration": aws_role_duration,
+            "aws_cache_ttl": aws_cache_ttl,
+            "aws_max_stale": aws_max_stale,
+            "aws_import": aws_import,
+            "aws_connect_timeout": aws_connect_timeout,
+            "aws_read_timeout": aws_read_timeout,
+            "aws_max_attempts": aws_max_attempts,
+            "aws_max_workers": aws_max_workers,
+        }
+        self.options: Options = resolve_options(keywords, settings_cls.model_config)
+        self.sources: tuple[PydanticBaseSettingsSource, ...] = sources or (
+            EnvSettingsSource(settings_cls),
+            DotEnvSettingsSource(settings_cls),
+        )
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Not used: this source resolves all fields at once in `__call__`."""
+        return None, field_name, False
+
+    def _plan(self) -> _Plan:
+        """Everything a load needs, found without any I/O to AWS: references, imports, markers, layers."""
+        from pydantic_aws_settings.source import _plan
+
+        return _plan.plan(self)
+
+    def references(self) -> list[PlannedReference]:
+        """The references a load would fetch now, without fetching them (for IAM policies and tooling).
+
+        Raises:
+            ResolutionError: some references are malformed (each named, as a load would report them).
+        """
+        plan = self._plan()
+        if plan.failures:
+            raise ResolutionError(plan.failures, self.settings_cls.__name__)
+        found = [PlannedReference(use.path, use.describe(), use.text, use.reference) for use in plan.uses]
+        found += [
+            PlannedReference("(import)", "PYDANTIC_AWS_IMPORT", text, ref) for text, ref in plan.imports
+        ]
+        return found
+
+    def __call__(self) -> dict[str, Any]:
+        """Resolve every reference of the load at once and return the field values, by precedence."""
+        from pydantic_aws_settings._redact import settings_dump_enabled
+        from pydantic_aws_settings.source import _apply, _origins
+        from pydantic_aws_settings.source._compat import deep_update, env_vars_as
+        from pydantic_aws_settings.source._plan import kind_of
+
+        plan = self._plan()
+        uses, failures, imports, markers = plan.uses, plan.failures, plan.imports, plan.markers
+        layers, static = plan.layers, plan.static
+        import_sensitive: list[bool] = []
+
+        refs: list[Reference] = [use.reference for use in uses] + [ref for _, ref in imports]
+        outcomes: dict[Target, Fetched | FetchFailure] = {}
+        targets: list[Target] = []
+        if refs:
+            from pydantic_aws_settings.credentials import identity_for
+            from pydantic_aws_settings.resolver import resolve, target_for
+
+            identity = identity_for(self.options)
+            targets = [target_for(ref, self.options, identity) for ref in refs]
+            for use, target in zip(uses, targets, strict=False):
+                use.target = target
+            outcomes = resolve(targets, self.options)
+            report = RECORDER.get()
+            if report is not None:
+                report.targets.extend(targets)
+                report.options = self.options
+        for use in uses:
+            if use.target is not None:
+                _apply.apply(use, outcomes[use.target], failures)
+        import_targets = targets[len(uses) :]
+        imported = [
+            _apply.import_values(self.settings_cls, text, ref, outcomes[target], failures, import_sensitive)
+            for (text, ref), target in zip(imports, import_targets, strict=True)
+        ]
+        if failures:
+            raise ResolutionError(failures, self.settings_cls.__name__)
+
+        results: list[
+            tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]
+        ] = []  # highest first
+        for source, env_vars in layers:
+            if env_vars is None:
+                results.append(("source", source, static[id(source)]))
+                continue
+            assert isinstance(source, EnvSettingsSource)  # noqa: S101 - layers pair env sources with mappings
+            if not env_vars and type(source) in _PLAIN_ENV_SOURCES:
+                # pydantic-settings' own sources give nothing from no variables, but would still look
+                # every field up in them (a dotenv source without a file: a third of a warm load).
+                results.append((kind_of(source), source, {}))
+                continue
+            with env_vars_as(source, env_vars):
+                results.append((kind_of(source), source, source()))
+        for _values in reversed(imported):  # later import entries win over earlier ones
+            results.append(("import", None, _values))
+        results.append(("declared", markers, markers() if markers is not None and markers.env_vars else {}))
+        merged: dict[str, Any] = {}
+        for _, _, values in reversed(results):
+            merged = deep_update(merged, values)
+        if settings_dump_enabled():
+            _apply.mask_sensitive(self.settings_cls, merged, uses, imported, import_sensitive)
+        report = RECORDER.get()
+        if report is not None:
+            found = _origins.origins(self.settings_cls, results, uses, imports, imported, import_sensitive)
+            report.origins.update(found)
+        return merged
+
+    def __repr__(self) -> str:
+        sources = ", ".join(type(source).__name__ for source in self.sources)
+        role = f", role={self.options.role_arn!r}" if self.options.role_arn else ""
+        name = self.settings_cls.__name__
+        return f"AWSSettingsSource({name}, sources=[{sources}], region={self.options.region!r}{role})"
+
+
+class AWSBaseSettings(BaseSettings):
+    """A `BaseSettings` whose environment, dotenv, `PYDANTIC_AWS_IMPORT` and markers resolve AWS references.
+
+    Its sources are `(init_settings, AWSSettingsSource(settings_cls, env_settings, dotenv_settings,
+    file_secret_settings))`; wherever no reference is involved it behaves exactly as `BaseSettings`.
+    Its config defaults to `hide_input_in_errors=True`, so that pydantic's validation errors never repeat
+    a fetched value.
+    """
+
+    # Annotated as BaseSettings has it, so subclasses keep writing `model_config = SettingsConfigDict(...)`.
+    model_config: ClassVar[SettingsConfigDict] = AWSSettingsConfigDict(hide_input_in_errors=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Resolve references in the environment and dotenv sources; keep init arguments on top."""
+        return (
+            init_settings,
+            AWSSettingsSource(settings_cls, env_settings, dotenv_settings, file_secret_settings),
+        )
