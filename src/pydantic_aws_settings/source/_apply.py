@@ -27,10 +27,10 @@ from pydantic_aws_settings.values import extract, json_text
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings, EnvSettingsSource
 
-    from pydantic_aws_settings.references import Reference
-    from pydantic_aws_settings.source._plan import _Use
+    from pydantic_aws_settings.fetch import Outcome
+    from pydantic_aws_settings.source._records import _Import, _Plan, _Use
 
-__all__ = ["apply", "import_values", "mask_sensitive"]
+__all__ = ["apply", "apply_all", "import_values", "mask_sensitive"]
 
 #: Per class, the shape of each target: (needs JSON, may the JSON fail), by (field path, is a mapping source).
 _SHAPES: weakref.WeakKeyDictionary[type, dict[tuple[str, bool], tuple[bool, bool]]] = (
@@ -59,7 +59,7 @@ def _is_complex(decoder: EnvSettingsSource, target: Any) -> tuple[bool, bool]:
 
 def _value_for(use: _Use, fetched: Fetched) -> tuple[Any, FetchFailure | None]:
     """What a reference resolved to, as the environment would carry it for the target field."""
-    value, problem = extract(use.reference, fetched)
+    value, problem = extract(use.ref, fetched)
     if problem is not None:
         return None, problem
     needs_json, may_fail = _shape(use.decoder, use.path, use.target_field)
@@ -92,32 +92,33 @@ def apply(use: _Use, outcome: Fetched | FetchFailure, failures: list[Failure]) -
         use.sensitive = isinstance(outcome, Fetched) and outcome.sensitive
         return
     use.sink.pop(use.sink_key, None)
-    if use.reference.optional and problem.not_found:
+    if use.ref.optional and problem.not_found:
         return
     failures.append(Failure(use.path, use.describe(), use.text, problem.code, problem.message))
 
 
 def import_values(
-    settings_cls: type[BaseSettings],
-    text: str,
-    ref: Reference,
-    outcome: Fetched | FetchFailure,
-    failures: list[Failure],
-    sensitive: list[bool],
-) -> dict[str, Any]:
-    """The field values a bulk import entry supplies."""
-
-    def fail(code: str, detail: str) -> dict[str, Any]:
-        failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", text, code, detail))
-        return {}
-
+    settings_cls: type[BaseSettings], entry: _Import, outcome: Fetched | FetchFailure, failures: list[Failure]
+) -> None:
+    """Fill in the field values a bulk import entry supplies, or record why it supplies none."""
+    problem: FetchFailure | None
     if isinstance(outcome, FetchFailure):
-        sensitive.append(False)
-        if ref.optional and outcome.not_found:
-            return {}
-        return fail(outcome.code, outcome.message)
-    sensitive.append(outcome.sensitive)
-    data = outcome.data
+        problem = None if entry.ref.optional and outcome.not_found else outcome
+    else:
+        entry.sensitive = outcome.sensitive
+        entry.values, problem = _import_mapping(settings_cls, outcome)
+    if problem is not None:
+        failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, problem.code, problem.message))
+
+
+_NOT_JSON = "bulk import needs a JSON object, and the secret is not JSON"
+
+
+def _import_mapping(
+    settings_cls: type[BaseSettings], fetched: Fetched
+) -> tuple[dict[str, Any], FetchFailure | None]:
+    """The field values of a path's parameters or of a JSON secret's keys, or why there are none."""
+    data = fetched.data
     if isinstance(data, dict):
         source = _MappingSource(settings_cls, "/")
         mapping: dict[str, Any] = {
@@ -128,31 +129,36 @@ def import_values(
         try:
             document = json.loads(data)
         except (ValueError, UnicodeDecodeError):
-            return fail("InvalidJSON", "bulk import needs a JSON object, and the secret is not JSON")
+            problem = FetchFailure(
+                "InvalidJSON", "bulk import needs a JSON object, and the secret is not JSON"
+            )
+            return {}, problem
         if not isinstance(document, dict):
-            return fail("NotJSONObject", "bulk import needs a JSON object")
+            return {}, FetchFailure("NotJSONObject", "bulk import needs a JSON object")
         source = _MappingSource(settings_cls, None)
         mapping = {str(k).lower(): json_text(v) for k, v in document.items()}
     source.env_vars = mapping
     try:
-        values = source()
+        return source(), None
     except SettingsError as exc:
-        return fail("InvalidJSON", str(exc).replace("_MappingSource", "PYDANTIC_AWS_IMPORT"))
-    return values
+        return {}, FetchFailure("InvalidJSON", str(exc).replace("_MappingSource", "PYDANTIC_AWS_IMPORT"))
 
 
-def mask_sensitive(
-    settings_cls: type[BaseSettings],
-    merged: dict[str, Any],
-    uses: list[_Use],
-    imported: list[dict[str, Any]],
-    import_sensitive: list[bool],
-) -> None:
+def apply_all(settings_cls: type[BaseSettings], plan: _Plan, outcomes: list[Outcome]) -> None:
+    """Apply each outcome (in the order of `plan.references()`) to its use or import entry."""
+    count = len(plan.uses)
+    for use, outcome in zip(plan.uses, outcomes[:count], strict=True):
+        apply(use, outcome, plan.failures)
+    for entry, outcome in zip(plan.imports, outcomes[count:], strict=True):
+        import_values(settings_cls, entry, outcome, plan.failures)
+
+
+def mask_sensitive(settings_cls: type[BaseSettings], merged: dict[str, Any], plan: _Plan) -> None:
     """Mask the repr of every value under a field that a secret or SecureString fed (in place)."""
-    tops = {use.path.split(".")[0] for use in uses if use.sensitive}
-    for values, sensitive in zip(imported, import_sensitive, strict=False):
-        if sensitive:
-            tops.update(values)
+    tops = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
+    for entry in plan.imports:
+        if entry.sensitive:
+            tops.update(entry.values)
     hidden = {key for key in tops if key in merged}
     for name, info in settings_cls.model_fields.items():
         if name in tops and isinstance(info.alias, str) and info.alias in merged:

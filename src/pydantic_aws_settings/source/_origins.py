@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
     from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-    from pydantic_aws_settings.references import Reference
-    from pydantic_aws_settings.source._plan import _Use
+    from pydantic_aws_settings.source._records import _Plan
     from pydantic_aws_settings.source._report import OriginKind
 
 __all__ = ["origins", "spelling"]
@@ -61,10 +60,7 @@ def _variables_of(source: EnvSettingsSource, info: FieldInfo, name: str) -> str:
 def origins(
     settings_cls: type[BaseSettings],
     results: list[tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]],
-    uses: list[_Use],
-    imports: list[tuple[str, Reference]],
-    imported: list[dict[str, Any]],
-    import_sensitive: list[bool],
+    plan: _Plan,
 ) -> dict[str, Origin]:
     """Where each top-level field's value came from: the highest layer that supplied it."""
     found: dict[str, Origin] = {}
@@ -74,9 +70,8 @@ def origins(
             if not keys & set(values):
                 continue
             if kind == "import":
-                index = next(i for i, v in reversed(list(enumerate(imported))) if keys & set(v))
-                text, _ = imports[index]
-                found[name] = Origin("import", "PYDANTIC_AWS_IMPORT", text, import_sensitive[index])
+                entry = next(e for e in reversed(plan.imports) if keys & set(e.values))
+                found[name] = Origin("import", "PYDANTIC_AWS_IMPORT", entry.text, entry.sensitive)
                 break
             if kind == "source":
                 label: OriginKind = "secrets" if isinstance(source, SecretsSettingsSource) else "source"
@@ -84,7 +79,7 @@ def origins(
                 break
             mine = [
                 u
-                for u in uses
+                for u in plan.uses
                 if u.kind == kind
                 and u.resolved
                 and u.path.split(".")[0] == name

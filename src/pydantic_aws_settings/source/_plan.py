@@ -23,104 +23,18 @@ from pydantic_aws_settings.references import (
 )
 from pydantic_aws_settings.source._compat import _MappingSource, env_names, set_current_state
 from pydantic_aws_settings.source._origins import spelling
+from pydantic_aws_settings.source._records import _Import, _Plan, _Use
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pydantic.fields import FieldInfo
-    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+    from pydantic_settings import BaseSettings
 
-    from pydantic_aws_settings.resolver import Target
     from pydantic_aws_settings.source._report import OriginKind
     from pydantic_aws_settings.source._source import AWSSettingsSource
 
 __all__ = ["kind_of", "plan"]
-
-
-class _Plan:
-    """The I/O-free first half of a load.
-
-    `layers` and `static` end up holding resolved values (the mappings a load writes them into, and what
-    other sources returned): they stay out of the repr, which a traceback may print. (Plain classes
-    rather than dataclasses: building a dataclass costs about a millisecond of every process's import.)
-    """
-
-    __slots__ = ("failures", "imports", "layers", "markers", "static", "uses")
-
-    def __init__(self) -> None:
-        self.layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = []
-        self.static: dict[int, dict[str, Any]] = {}
-        self.uses: list[_Use] = []
-        self.failures: list[Failure] = []
-        self.imports: list[tuple[str, Reference]] = []
-        self.markers: _MappingSource | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"_Plan(uses={self.uses!r}, failures={self.failures!r}, imports={self.imports!r}, "
-            f"markers={self.markers!r})"
-        )
-
-
-class _Use:
-    """One reference that feeds (part of) a field from one place, and where its resolved value goes.
-
-    `sink` (the mapping the resolved value is written into) and `decoder` stay out of the repr.
-    """
-
-    __slots__ = (
-        "decoder",
-        "describe",
-        "kind",
-        "path",
-        "ref",
-        "resolved",
-        "sensitive",
-        "sink",
-        "sink_key",
-        "target",
-        "target_field",
-        "text",
-    )
-
-    def __init__(
-        self,
-        path: str,
-        kind: OriginKind,
-        describe: Callable[[], str],
-        text: str,
-        ref: Reference | None,
-        sink: dict[str, Any],
-        sink_key: str,
-        target_field: Any,
-        decoder: EnvSettingsSource,
-    ) -> None:
-        self.path = path
-        self.kind = kind
-        self.describe = describe
-        self.text = text
-        self.ref = ref
-        self.sink = sink
-        self.sink_key = sink_key
-        self.target_field = target_field
-        self.decoder = decoder
-        self.target: Target | None = None
-        self.resolved = False
-        self.sensitive = False
-
-    def __repr__(self) -> str:
-        return (
-            f"_Use(path={self.path!r}, kind={self.kind!r}, text={self.text!r}, ref={self.ref!r}, "
-            f"sink_key={self.sink_key!r}, target={self.target!r}, resolved={self.resolved!r}, "
-            f"sensitive={self.sensitive!r})"
-        )
-
-    @property
-    def reference(self) -> Reference:
-        """The parsed reference (a use is kept only once its text parsed as one)."""
-        if self.ref is None:  # pragma: no cover - _note keeps parsed uses only
-            raise AssertionError(self.text)
-        return self.ref
 
 
 _ENV_NAMES: weakref.WeakKeyDictionary[type, dict[tuple[Any, ...], list[tuple[str, FieldInfo, list[str]]]]] = (
@@ -180,17 +94,13 @@ def kind_of(source: EnvSettingsSource) -> OriginKind:
     return "dotenv" if isinstance(source, DotEnvSettingsSource) else "env"
 
 
-def _note(uses: list[_Use], failures: list[Failure], use: _Use) -> Reference | None:
-    """Parse a use's text; keep it when it is a reference, record a failure when it is malformed."""
+def _parsed(text: str, path: str, describe: Callable[[], str], failures: list[Failure]) -> Reference | None:
+    """A variable's text parsed as a reference, None for a plain value; a malformed one is a failure."""
     try:
-        ref = _parse(use.text)
+        return _parse(text)
     except InvalidReferenceError as exc:
-        failures.append(Failure(use.path, use.describe(), use.text, "InvalidReference", exc.reason))
+        failures.append(Failure(path, describe(), text, "InvalidReference", exc.reason))
         return None
-    if ref is not None:
-        use.ref = ref
-        uses.append(use)
-    return ref
 
 
 def _scan(
@@ -216,8 +126,9 @@ def _scan(
             ref = None
             if isinstance(value, str) and looks_like_reference(value):
                 describe = functools.partial(spelling, source, env_name)
-                use = _Use(name, kind, describe, value, None, env_vars, env_name, info, source)
-                ref = _note(uses, failures, use)
+                ref = _parsed(value, name, describe, failures)
+                if ref is not None:
+                    uses.append(_Use(name, kind, describe, value, ref, env_vars, env_name, info, source))
             if ref is None or not ref.optional:
                 supplied.add(name)
             break
@@ -234,9 +145,9 @@ def _scan(
                     target = source.next_field(target, key, source.case_sensitive)
                 dotted = ".".join([name, *keys])
                 describe = functools.partial(spelling, source, var)
-                _note(
-                    uses, failures, _Use(dotted, kind, describe, value, None, env_vars, var, target, source)
-                )
+                ref = _parsed(value, dotted, describe, failures)
+                if ref is not None:
+                    uses.append(_Use(dotted, kind, describe, value, ref, env_vars, var, target, source))
     return env_vars
 
 
@@ -264,9 +175,9 @@ def _markers(aws: AWSSettingsSource, uses: list[_Use], supplied: set[str]) -> _M
     return source
 
 
-def _imports(aws: AWSSettingsSource, failures: list[Failure]) -> list[tuple[str, Reference]]:
-    """The references of `PYDANTIC_AWS_IMPORT`, checked for the forms bulk import takes."""
-    found: list[tuple[str, Reference]] = []
+def _imports(aws: AWSSettingsSource, failures: list[Failure]) -> list[_Import]:
+    """The entries of `PYDANTIC_AWS_IMPORT`, checked for the forms bulk import takes."""
+    found: list[_Import] = []
     for text in aws.options.import_:
         try:
             ref = parse_reference(text)
@@ -287,7 +198,7 @@ def _imports(aws: AWSSettingsSource, failures: list[Failure]) -> list[tuple[str,
                 )
             )
             continue
-        found.append((text, ref))
+        found.append(_Import(text, ref))
     return found
 
 

@@ -19,13 +19,34 @@ from pydantic_aws_settings.source._report import RECORDER, PlannedReference
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
 
-    from pydantic_aws_settings.fetch import Fetched, FetchFailure
+    from pydantic_aws_settings.fetch import Outcome
     from pydantic_aws_settings.references import Reference
-    from pydantic_aws_settings.resolver import Target
-    from pydantic_aws_settings.source._plan import _Plan
+    from pydantic_aws_settings.source._records import _Plan
     from pydantic_aws_settings.source._report import OriginKind
 
 __all__ = ["AWSBaseSettings", "AWSSettingsSource"]
+
+
+def _resolve(refs: list[Reference], options: Options) -> list[Outcome]:
+    """The outcome of each reference, in the order of `refs`: the load's one call to the resolver.
+
+    The identity is found once, each reference mapped to its cache target, and every target resolved in
+    one wave; the targets are recorded for `LiveSettings` (`recording()`).
+    """
+    if not refs:
+        return []
+    from pydantic_aws_settings.credentials import identity_for
+    from pydantic_aws_settings.resolver import resolve, target_for
+
+    identity = identity_for(options)
+    targets = [target_for(ref, options, identity) for ref in refs]
+    outcomes = resolve(targets, options)
+    report = RECORDER.get()
+    if report is not None:
+        report.targets.extend(targets)
+        report.options = options
+    return [outcomes[target] for target in targets]
+
 
 #: pydantic-settings' own variable sources, whose result from no variables is known to be empty.
 _PLAIN_ENV_SOURCES = (EnvSettingsSource, DotEnvSettingsSource)
@@ -126,10 +147,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         plan = self._plan()
         if plan.failures:
             raise ResolutionError(plan.failures, self.settings_cls.__name__)
-        found = [PlannedReference(use.path, use.describe(), use.text, use.reference) for use in plan.uses]
-        found += [
-            PlannedReference("(import)", "PYDANTIC_AWS_IMPORT", text, ref) for text, ref in plan.imports
-        ]
+        found = [PlannedReference(use.path, use.describe(), use.text, use.ref) for use in plan.uses]
+        found += [PlannedReference("(import)", "PYDANTIC_AWS_IMPORT", e.text, e.ref) for e in plan.imports]
         return found
 
     def __call__(self) -> dict[str, Any]:
@@ -140,43 +159,16 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         from pydantic_aws_settings.source._plan import kind_of
 
         plan = self._plan()
-        uses, failures, imports, markers = plan.uses, plan.failures, plan.imports, plan.markers
-        layers, static = plan.layers, plan.static
-        import_sensitive: list[bool] = []
-
-        refs: list[Reference] = [use.reference for use in uses] + [ref for _, ref in imports]
-        outcomes: dict[Target, Fetched | FetchFailure] = {}
-        targets: list[Target] = []
-        if refs:
-            from pydantic_aws_settings.credentials import identity_for
-            from pydantic_aws_settings.resolver import resolve, target_for
-
-            identity = identity_for(self.options)
-            targets = [target_for(ref, self.options, identity) for ref in refs]
-            for use, target in zip(uses, targets, strict=False):
-                use.target = target
-            outcomes = resolve(targets, self.options)
-            report = RECORDER.get()
-            if report is not None:
-                report.targets.extend(targets)
-                report.options = self.options
-        for use in uses:
-            if use.target is not None:
-                _apply.apply(use, outcomes[use.target], failures)
-        import_targets = targets[len(uses) :]
-        imported = [
-            _apply.import_values(self.settings_cls, text, ref, outcomes[target], failures, import_sensitive)
-            for (text, ref), target in zip(imports, import_targets, strict=True)
-        ]
-        if failures:
-            raise ResolutionError(failures, self.settings_cls.__name__)
+        _apply.apply_all(self.settings_cls, plan, _resolve(plan.references(), self.options))
+        if plan.failures:
+            raise ResolutionError(plan.failures, self.settings_cls.__name__)
 
         results: list[
             tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]
         ] = []  # highest first
-        for source, env_vars in layers:
+        for source, env_vars in plan.layers:
             if env_vars is None:
-                results.append(("source", source, static[id(source)]))
+                results.append(("source", source, plan.static[id(source)]))
                 continue
             assert isinstance(source, EnvSettingsSource)  # noqa: S101 - layers pair env sources with mappings
             if not env_vars and type(source) in _PLAIN_ENV_SOURCES:
@@ -186,18 +178,18 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
                 continue
             with env_vars_as(source, env_vars):
                 results.append((kind_of(source), source, source()))
-        for _values in reversed(imported):  # later import entries win over earlier ones
-            results.append(("import", None, _values))
+        for entry in reversed(plan.imports):  # later import entries win over earlier ones
+            results.append(("import", None, entry.values))
+        markers = plan.markers
         results.append(("declared", markers, markers() if markers is not None and markers.env_vars else {}))
         merged: dict[str, Any] = {}
         for _, _, values in reversed(results):
             merged = deep_update(merged, values)
         if settings_dump_enabled():
-            _apply.mask_sensitive(self.settings_cls, merged, uses, imported, import_sensitive)
+            _apply.mask_sensitive(self.settings_cls, merged, plan)
         report = RECORDER.get()
         if report is not None:
-            found = _origins.origins(self.settings_cls, results, uses, imports, imported, import_sensitive)
-            report.origins.update(found)
+            report.origins.update(_origins.origins(self.settings_cls, results, plan))
         return merged
 
     def __repr__(self) -> str:
