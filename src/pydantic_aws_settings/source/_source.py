@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.source._records import _Plan
     from pydantic_aws_settings.source._report import OriginKind
 
+    #: One layer of a load: its kind, the source (None for an import entry) and the values it gave.
+    _Result = tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]
+
 __all__ = ["AWSBaseSettings", "AWSSettingsSource"]
 
 
@@ -50,6 +53,32 @@ def _resolve(refs: list[Reference], options: Options) -> list[Outcome]:
 
 #: pydantic-settings' own variable sources, whose result from no variables is known to be empty.
 _PLAIN_ENV_SOURCES = (EnvSettingsSource, DotEnvSettingsSource)
+
+
+def _run_layers(plan: _Plan) -> list[_Result]:
+    """Each layer's values, highest precedence first.
+
+    The operator sources run on the replaced variables (or as they are), then come the import entries
+    (the later first), then the markers.
+    """
+    from pydantic_aws_settings.source._compat import env_vars_as
+    from pydantic_aws_settings.source._plan import kind_of
+
+    results: list[_Result] = []
+    for source, env_vars in plan.layers:
+        if env_vars is None or not isinstance(source, EnvSettingsSource):  # the plan ran it already
+            results.append(("source", source, plan.static[id(source)]))
+        elif not env_vars and type(source) in _PLAIN_ENV_SOURCES:
+            # pydantic-settings' own sources give nothing from no variables, but would still look
+            # every field up in them (a dotenv source without a file: a third of a warm load).
+            results.append((kind_of(source), source, {}))
+        else:
+            with env_vars_as(source, env_vars) as env_source:
+                results.append((kind_of(env_source), env_source, env_source()))
+    results.extend(("import", None, entry.values) for entry in reversed(plan.imports))
+    markers = plan.markers
+    results.append(("declared", markers, markers() if markers is not None and markers.env_vars else {}))
+    return results
 
 
 class AWSSettingsSource(PydanticBaseSettingsSource):
@@ -153,44 +182,38 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         """Resolve every reference of the load at once and return the field values, by precedence."""
-        from pydantic_aws_settings._redact import settings_dump_enabled
-        from pydantic_aws_settings.source import _apply, _origins
-        from pydantic_aws_settings.source._compat import deep_update, env_vars_as
-        from pydantic_aws_settings.source._plan import kind_of
+        from pydantic_aws_settings.source import _apply
 
         plan = self._plan()
         _apply.apply_all(self.settings_cls, plan, _resolve(plan.references(), self.options))
         if plan.failures:
             raise ResolutionError(plan.failures, self.settings_cls.__name__)
+        results = _run_layers(plan)
+        merged = self._merge(plan, results)
+        self._record(plan, results)
+        return merged
 
-        results: list[
-            tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]
-        ] = []  # highest first
-        for source, env_vars in plan.layers:
-            if env_vars is None:
-                results.append(("source", source, plan.static[id(source)]))
-                continue
-            assert isinstance(source, EnvSettingsSource)  # noqa: S101 - layers pair env sources with mappings
-            if not env_vars and type(source) in _PLAIN_ENV_SOURCES:
-                # pydantic-settings' own sources give nothing from no variables, but would still look
-                # every field up in them (a dotenv source without a file: a third of a warm load).
-                results.append((kind_of(source), source, {}))
-                continue
-            with env_vars_as(source, env_vars):
-                results.append((kind_of(source), source, source()))
-        for entry in reversed(plan.imports):  # later import entries win over earlier ones
-            results.append(("import", None, entry.values))
-        markers = plan.markers
-        results.append(("declared", markers, markers() if markers is not None and markers.env_vars else {}))
+    def _merge(self, plan: _Plan, results: list[_Result]) -> dict[str, Any]:
+        """The layers' values merged, higher precedence winning key by key (nested mappings merged)."""
+        from pydantic_aws_settings._redact import settings_dump_enabled
+        from pydantic_aws_settings.source._compat import deep_update
+
         merged: dict[str, Any] = {}
         for _, _, values in reversed(results):
             merged = deep_update(merged, values)
         if settings_dump_enabled():
-            _apply.mask_sensitive(self.settings_cls, merged, plan)
+            from pydantic_aws_settings.source._apply import mask_sensitive
+
+            mask_sensitive(self.settings_cls, merged, plan)
+        return merged
+
+    def _record(self, plan: _Plan, results: list[_Result]) -> None:
+        """Note where each field came from, for the `recording()` block the load runs in (if any)."""
         report = RECORDER.get()
         if report is not None:
-            report.origins.update(_origins.origins(self.settings_cls, results, plan))
-        return merged
+            from pydantic_aws_settings.source._origins import origins
+
+            report.origins.update(origins(self.settings_cls, results, plan))
 
     def __repr__(self) -> str:
         sources = ", ".join(type(source).__name__ for source in self.sources)
