@@ -13,13 +13,15 @@ from pydantic_settings import (
 )
 
 from pydantic_aws_settings.errors import ResolutionError
-from pydantic_aws_settings.options import AWSSettingsConfigDict, Options, resolve_options
+from pydantic_aws_settings.options import OPTION_KEYS, AWSSettingsConfigDict, Options, resolve_options
 from pydantic_aws_settings.source._report import RECORDER, PlannedReference
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
+    from typing_extensions import Unpack
 
     from pydantic_aws_settings.fetch import Outcome
+    from pydantic_aws_settings.options import AWSOptions
     from pydantic_aws_settings.references import Reference
     from pydantic_aws_settings.source._records import _Plan
     from pydantic_aws_settings.source._report import OriginKind
@@ -101,19 +103,25 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         *sources: the operator sources it wraps, highest precedence first. Environment and dotenv
             sources (any `EnvSettingsSource`) have their references resolved; other sources are used as
             they are. Default: pydantic-settings' environment and dotenv sources for `settings_cls`.
-        aws_region: see the options reference; a keyword beats `model_config`, which beats the
-            environment variable. The same holds for every `aws_*` keyword.
-        aws_role_arn: role to assume for every fetch.
-        aws_role_session_name: session name of the assumed role.
-        aws_external_id: external id for the assumed role.
-        aws_role_duration: seconds per role session.
-        aws_cache_ttl: seconds a fetched value stays fresh (0: no cache).
-        aws_max_stale: seconds past the TTL a value is served when a refresh fails.
-        aws_import: bulk import references.
-        aws_connect_timeout: seconds to connect to AWS.
-        aws_read_timeout: seconds to wait for an answer.
-        aws_max_attempts: requests per call, retries included.
-        aws_max_workers: concurrent requests per load at most.
+        **options: the library's options, below (see the options reference); a keyword beats
+            `model_config`, which beats the environment variable.
+
+    Keyword Args:
+        aws_region (str | None): region for references that do not carry one.
+        aws_role_arn (str | None): role to assume for every fetch.
+        aws_role_session_name (str | None): session name of the assumed role.
+        aws_external_id (str | None): external id for the assumed role.
+        aws_role_duration (int | None): seconds per role session.
+        aws_cache_ttl (float | None): seconds a fetched value stays fresh (0: no cache).
+        aws_max_stale (float | None): seconds past the TTL a value is served when a refresh fails.
+        aws_import (str | list[str] | None): bulk import references.
+        aws_connect_timeout (float | None): seconds to connect to AWS.
+        aws_read_timeout (float | None): seconds to wait for an answer.
+        aws_max_attempts (int | None): requests per call, retries included.
+        aws_max_workers (int | None): concurrent requests per load at most.
+
+    Raises:
+        TypeError: a keyword that is not an option.
 
     The source is not shared between threads: pydantic-settings builds new sources for every load. The
     values it fetches are shared process-wide through the cache.
@@ -123,35 +131,13 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         self,
         settings_cls: type[BaseSettings],
         *sources: PydanticBaseSettingsSource,
-        aws_region: str | None = None,
-        aws_role_arn: str | None = None,
-        aws_role_session_name: str | None = None,
-        aws_external_id: str | None = None,
-        aws_role_duration: int | None = None,
-        aws_cache_ttl: float | None = None,
-        aws_max_stale: float | None = None,
-        aws_import: str | list[str] | None = None,
-        aws_connect_timeout: float | None = None,
-        aws_read_timeout: float | None = None,
-        aws_max_attempts: int | None = None,
-        aws_max_workers: int | None = None,
+        **options: Unpack[AWSOptions],
     ) -> None:
         super().__init__(settings_cls)
-        keywords = {
-            "aws_region": aws_region,
-            "aws_role_arn": aws_role_arn,
-            "aws_role_session_name": aws_role_session_name,
-            "aws_external_id": aws_external_id,
-            "aws_role_duration": aws_role_duration,
-            "aws_cache_ttl": aws_cache_ttl,
-            "aws_max_stale": aws_max_stale,
-            "aws_import": aws_import,
-            "aws_connect_timeout": aws_connect_timeout,
-            "aws_read_timeout": aws_read_timeout,
-            "aws_max_attempts": aws_max_attempts,
-            "aws_max_workers": aws_max_workers,
-        }
-        self.options: Options = resolve_options(keywords, settings_cls.model_config)
+        unknown = options.keys() - OPTION_KEYS
+        if unknown:
+            raise TypeError(f"AWSSettingsSource() got an unexpected keyword argument {min(unknown)!r}")
+        self.options: Options = resolve_options(options, settings_cls.model_config)
         self.sources: tuple[PydanticBaseSettingsSource, ...] = sources or (
             EnvSettingsSource(settings_cls),
             DotEnvSettingsSource(settings_cls),
