@@ -149,9 +149,9 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
 
     def _plan(self) -> _Plan:
         """Everything a load needs, found without any I/O to AWS: references, imports, markers, layers."""
-        from pydantic_aws_settings.source import _plan
+        from pydantic_aws_settings.source._plan import plan
 
-        return _plan.plan(self)
+        return plan(self)
 
     def references(self) -> list[PlannedReference]:
         """The references a load would fetch now, without fetching them (for IAM policies and tooling).
