@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from typing import get_type_hints
 
-from pydantic_aws_settings import AWSSettingsError
-from pydantic_aws_settings.options import OPTION_SPECS, Options, resolve_options
+import pytest
+from pydantic_settings import BaseSettings
+
+from pydantic_aws_settings import AWSSettingsConfigDict, AWSSettingsError, AWSSettingsSource
+from pydantic_aws_settings.options import OPTION_KEYS, OPTION_SPECS, AWSOptions, Options, resolve_options
 
 ROLE = "arn:aws:iam::123456789012:role/app"
 
@@ -64,7 +68,25 @@ class TestOptions:
             resolve_options({}, {"aws_max_stale": "forever"}, {})
 
     def test_every_option_has_three_spellings(self) -> None:
-        """Each option's config key is its variable in lower case without PYDANTIC_."""
+        """Each option's config key is its variable in lower case without PYDANTIC_; `AWSOptions` has each."""
         for spec in OPTION_SPECS:
             assert spec.variable.startswith("PYDANTIC_AWS_")
             assert spec.config_key == spec.variable.lower().removeprefix("pydantic_")
+        assert list(AWSOptions.__annotations__) == [spec.config_key for spec in OPTION_SPECS]
+        assert set(AWSSettingsConfigDict.__optional_keys__) >= OPTION_KEYS == set(AWSOptions.__annotations__)
+
+    def test_every_option_is_documented_as_a_source_keyword(self) -> None:
+        """`AWSSettingsSource`'s docstring lists each `AWSOptions` key with its type, in order."""
+        doc = AWSSettingsSource.__doc__ or ""
+        listed = re.findall(r"^ {8}(aws_\w+) \((.*?)\):", doc, re.MULTILINE)
+        assert listed == [(key, str(kind)) for key, kind in get_type_hints(AWSOptions).items()]
+
+    def test_an_unknown_source_keyword_is_an_error(self) -> None:
+        """A misspelt keyword is a TypeError, as for any function, not an option silently ignored."""
+
+        class Settings(BaseSettings):
+            pass
+
+        with pytest.raises(TypeError, match="aws_regoin"):
+            AWSSettingsSource(Settings, aws_regoin="eu-west-1")  # type: ignore[call-arg]
+        assert AWSSettingsSource(Settings, aws_region=" eu-west-1 ").options.region == "eu-west-1"

@@ -202,3 +202,26 @@ class TestParity:
             ours()
         assert "not-a-number-xyz" in str(shown.value)
         assert "not-a-number-xyz" not in str(hidden.value)
+
+    def test_every_private_api_used_still_exists(self) -> None:
+        """Each pydantic-settings private name the compat seam reaches exists in the installed release."""
+        import importlib
+
+        from pydantic_aws_settings.source import _compat
+
+        for module, dotted in _compat.PRIVATE_NAMES:
+            found: Any = importlib.import_module(module)
+            for part in dotted.split("."):
+                assert hasattr(found, part), f"{module}.{dotted} (checked against {_compat.CHECKED_AGAINST})"
+                found = getattr(found, part)
+
+    def test_deep_update_merges_as_pydantic_does(self) -> None:
+        """The local `deep_update` merges nested mappings as pydantic's private one does."""
+        from pydantic._internal._utils import deep_update as pydantic_deep_update
+
+        from pydantic_aws_settings.source._compat import deep_update
+
+        base = {"a": {"x": 1, "y": {"z": 2}}, "b": 1, "c": {"k": 1}}
+        updates = [{"a": {"y": {"w": 3}}, "b": {"n": 1}}, {"c": 2, "d": {"e": 1}}]
+        assert deep_update(base, *updates) == pydantic_deep_update(base, *updates)
+        assert base == {"a": {"x": 1, "y": {"z": 2}}, "b": 1, "c": {"k": 1}}  # not changed in place

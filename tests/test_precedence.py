@@ -9,7 +9,13 @@ import pytest
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, Parameter, ResolutionError
+from pydantic_aws_settings import (
+    AWSBaseSettings,
+    AWSSettingsSource,
+    Parameter,
+    ResolutionError,
+    invalidate_field,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -245,6 +251,33 @@ class TestBulkImport:
 
         assert Settings().value == "imported"
 
+    def test_invalidate_field_plans_with_the_class_own_sources(self, sm: Any, aws_proxy: Any) -> None:
+        """`invalidate_field` drops the import entry that `aws_import=` names as a source keyword."""
+        sm.create_secret(Name="svc/keyword", SecretString=json.dumps({"value": "imported"}))
+
+        class Settings(BaseSettings):
+            value: str
+
+            @classmethod
+            def settings_customise_sources(
+                cls,
+                settings_cls: type[BaseSettings],
+                init_settings: PydanticBaseSettingsSource,
+                env_settings: PydanticBaseSettingsSource,
+                dotenv_settings: PydanticBaseSettingsSource,
+                file_secret_settings: PydanticBaseSettingsSource,
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
+                keyword = AWSSettingsSource(
+                    settings_cls, env_settings, aws_import="secretsmanager:svc/keyword"
+                )
+                return (init_settings, keyword)
+
+        assert Settings().value == "imported"
+        aws_proxy.reset()
+        assert invalidate_field(Settings, "value") == 1
+        Settings()
+        assert aws_proxy.counts == {"BatchGetSecretValue": 1}
+
 
 class TestBehavesLikeBaseSettings:
     """Where no reference is involved, AWSBaseSettings behaves as BaseSettings."""
@@ -318,3 +351,45 @@ class TestBehavesLikeBaseSettings:
 
         assert Settings().value == "from-secrets-dir"
         assert aws_proxy.counts == {}
+
+    def test_origins_of_a_secrets_directory_and_of_another_source(self, tmp_path: Path) -> None:
+        """A secrets directory's field is recorded as `secrets`, another wrapped source's as `source`."""
+        from pydantic_settings import SecretsSettingsSource
+
+        from pydantic_aws_settings.source import Origin, recording_origins
+
+        (tmp_path / "from_dir").write_text("from-secrets-dir")
+
+        class Fixed(PydanticBaseSettingsSource):
+            def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+                return None, field_name, False
+
+            def __call__(self) -> dict[str, Any]:
+                return {"fixed": "from-a-source"}
+
+        class Settings(BaseSettings):
+            model_config = SettingsConfigDict(secrets_dir=tmp_path)
+            from_dir: str
+            fixed: str
+
+            @classmethod
+            def settings_customise_sources(
+                cls,
+                settings_cls: type[BaseSettings],
+                init_settings: PydanticBaseSettingsSource,
+                env_settings: PydanticBaseSettingsSource,
+                dotenv_settings: PydanticBaseSettingsSource,
+                file_secret_settings: PydanticBaseSettingsSource,
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
+                assert isinstance(file_secret_settings, SecretsSettingsSource)
+                return (
+                    init_settings,
+                    AWSSettingsSource(settings_cls, file_secret_settings, Fixed(settings_cls)),
+                )
+
+        with recording_origins() as origins:
+            Settings()
+        assert origins == {
+            "from_dir": Origin("secrets", "SecretsSettingsSource"),
+            "fixed": Origin("source", "Fixed"),
+        }

@@ -9,13 +9,18 @@ library builds its first client, a filter on those loggers replaces any such rec
 redaction note. Records without those fields pass untouched, and the filter costs nothing unless DEBUG is
 on for botocore (a logger runs its filters only for records it is enabled for). It protects every
 botocore client of the process, not only the library's.
+
+It also holds the masks for the other way a value could reach a log: pydantic-settings' own dump of every
+source's values when `PYDANTIC_SETTINGS_DEBUG` is on (`settings_dump_enabled`, `hide`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from typing import Any
 
-__all__ = ["REDACTED", "install"]
+__all__ = ["REDACTED", "HiddenBytes", "HiddenStr", "hide", "install", "settings_dump_enabled"]
 
 REDACTED = "<redacted by pydantic-aws-settings: the record held a secret value or credential>"
 
@@ -66,3 +71,45 @@ def install() -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+class HiddenStr(str):
+    """A fetched secret on its way to validation: its `repr` is masked.
+
+    pydantic-settings logs every source's values with `repr` when `PYDANTIC_SETTINGS_DEBUG` is on;
+    validation turns this back into a plain `str` for `str`, `SecretStr` and every typed field.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+
+class HiddenBytes(bytes):
+    """The bytes counterpart of `HiddenStr`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "b'**********'"
+
+
+def settings_dump_enabled() -> bool:
+    """Whether pydantic-settings will log every source's values (its `PYDANTIC_SETTINGS_DEBUG` switch)."""
+    if os.environ.get("PYDANTIC_SETTINGS_DEBUG", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return False
+    return logging.getLogger("pydantic_settings").isEnabledFor(logging.DEBUG)
+
+
+def hide(value: Any) -> Any:
+    """Mask the repr of every string and bytes leaf of a value."""
+    if isinstance(value, str):
+        return HiddenStr(value)
+    if isinstance(value, bytes):
+        return HiddenBytes(value)
+    if isinstance(value, dict):
+        return {key: hide(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [hide(item) for item in value]
+    return value

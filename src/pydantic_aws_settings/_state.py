@@ -32,23 +32,26 @@ class ProcessState:
 
     Attributes:
         cache: the values every load shares (keyed by `resolver.Target`).
+        clients: botocore's sessions and clients, by identity, region and endpoint.
         denials: the clients whose BatchGetSecretValue was denied, and when.
         client_factory: what builds the client of a service in a region for a load's options, when not
             botocore's (`credentials.client_for`): the seam an in-memory fake of AWS plugs into.
     """
 
-    __slots__ = ("cache", "client_factory", "denials")
+    __slots__ = ("cache", "client_factory", "clients", "denials")
 
     def __init__(self) -> None:
         from pydantic_aws_settings.cache import ValueCache
+        from pydantic_aws_settings.credentials import ClientRegistry
         from pydantic_aws_settings.fetch.secretsmanager import DenialMemory
 
         self.cache: ValueCache[Target] = ValueCache()
+        self.clients = ClientRegistry()
         self.denials = DenialMemory()
         self.client_factory: ClientFactory | None = None
 
     def __repr__(self) -> str:
-        return f"ProcessState(cache={self.cache!r}, denials={self.denials!r})"
+        return f"ProcessState(cache={self.cache!r}, clients={self.clients!r}, denials={self.denials!r})"
 
 
 _STATE: ProcessState | None = None
@@ -72,13 +75,16 @@ def _build() -> ProcessState:
 
 
 def reset() -> None:
-    """Drop cached values, sessions, clients and remembered denials (tests; an environment that changed)."""
+    """Drop cached values, sessions, clients and remembered denials (tests; an environment that changed).
+
+    A role's first AssumeRole still in flight is waited for (see `ClientRegistry.reset`), so that it does
+    not reach the endpoint after the reset.
+    """
     global _STATE
     with _LOCK:
-        _STATE = None
-    from pydantic_aws_settings import credentials
-
-    credentials.reset()
+        old, _STATE = _STATE, None
+    if old is not None:
+        old.clients.reset()
 
 
 #: The name the package and the test suite have used for `reset`.
@@ -119,9 +125,12 @@ def invalidate_field(settings_cls: type[BaseSettings], field: str) -> int:
     load again, and the new password is fetched. When no reference names the field directly, the bulk
     import entries are dropped, since one of them may supply it. Returns how many entries went.
     """
-    from pydantic_aws_settings.source import AWSSettingsSource
+    from pydantic_aws_settings.source import AWSSettingsSource, aws_sources_of
 
-    planned = AWSSettingsSource(settings_cls).references()
+    # The class's own sources (a keyword such as `aws_import=` lives on them); a class that composes
+    # none is planned with the default source, as before.
+    aws_sources = aws_sources_of(settings_cls)
+    planned = [p for s in aws_sources or [AWSSettingsSource(settings_cls)] for p in s.references()]
     direct = [p for p in planned if p.field == field or p.field.startswith(f"{field}.")]
     chosen = direct or [p for p in planned if p.variable == "PYDANTIC_AWS_IMPORT"]
     return sum(invalidate(p.reference) for p in chosen)

@@ -3,6 +3,9 @@
 Every option has three spellings: the environment variable `PYDANTIC_AWS_X`, the `model_config` key
 `aws_x`, and the `AWSSettingsSource` keyword `aws_x`. A keyword beats `model_config`, which beats the
 environment variable. The merge happens once per source and yields a frozen `Options`.
+
+`AWSOptions` is the one list of the keys (and their types): `AWSSettingsConfigDict` extends it and
+`AWSSettingsSource` takes it as keywords. `OPTION_SPECS` says, in the same order, how each is read.
 """
 
 from __future__ import annotations
@@ -12,16 +15,28 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_settings import SettingsConfigDict
 
+# typing_extensions' TypedDict, as SettingsConfigDict is one: a TypedDict extends only TypedDicts of its
+# own implementation. pydantic-settings depends on typing_extensions and pydantic has imported it already.
+from typing_extensions import TypedDict
+
 from pydantic_aws_settings.errors import AWSSettingsError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["OPTION_SPECS", "AWSSettingsConfigDict", "OptionSpec", "Options", "resolve_options"]
+__all__ = [
+    "OPTION_KEYS",
+    "OPTION_SPECS",
+    "AWSOptions",
+    "AWSSettingsConfigDict",
+    "OptionSpec",
+    "Options",
+    "resolve_options",
+]
 
 
-class AWSSettingsConfigDict(SettingsConfigDict, total=False):
-    """`SettingsConfigDict` with the library's own keys, for type checkers.
+class AWSOptions(TypedDict, total=False):
+    """The library's options as `model_config` keys and `AWSSettingsSource` keywords (None: not set).
 
     Every key is optional and has the same meaning as the environment variable named in the reference.
     """
@@ -38,6 +53,17 @@ class AWSSettingsConfigDict(SettingsConfigDict, total=False):
     aws_read_timeout: float | None
     aws_max_attempts: int | None
     aws_max_workers: int | None
+
+
+class AWSSettingsConfigDict(SettingsConfigDict, AWSOptions, total=False):
+    """`SettingsConfigDict` with the library's own keys, for type checkers.
+
+    Every key is optional and has the same meaning as the environment variable named in the reference.
+    """
+
+
+#: The option keys, for checking the keywords of `AWSSettingsSource`.
+OPTION_KEYS = frozenset(AWSOptions.__annotations__)
 
 
 class Options(NamedTuple):
@@ -147,5 +173,4 @@ def resolve_options(
         region = environ.get("AWS_REGION", "").strip()
         if region:
             values["region"] = region
-    known = set(Options._fields)
-    return Options(**{k: v for k, v in values.items() if k in known})
+    return Options(**values)

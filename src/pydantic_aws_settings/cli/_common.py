@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic_settings import BaseSettings
 
-from pydantic_aws_settings.source import AWSSettingsSource
-
 if TYPE_CHECKING:
     import argparse
 
@@ -36,7 +34,7 @@ if TYPE_CHECKING:
             """Run the command; return the exit status."""
 
 
-__all__ = ["PROG", "UsageError", "aws_sources", "load_class"]
+__all__ = ["PROG", "UsageError", "load_class"]
 
 PROG = "pydantic-aws-settings"
 
@@ -64,15 +62,3 @@ def load_class(spec: str) -> type[BaseSettings]:
     if not (isinstance(found, type) and issubclass(found, BaseSettings)):
         raise UsageError(f"{spec} is not a pydantic-settings BaseSettings class")
     return found
-
-
-def aws_sources(settings_cls: type[BaseSettings]) -> list[AWSSettingsSource]:
-    """The `AWSSettingsSource`s among the sources a load of the class builds (nothing is fetched).
-
-    The one place the commands list a class's sources (`check`, `iam-policy`).
-    """
-    # Private API of pydantic-settings (>= 2.15, the oldest version the package allows): the sources
-    # exactly as `settings_cls()` builds them, after the class's own `settings_customise_sources`.
-    # Building them reads dotenv files, nothing else.
-    sources = settings_cls._settings_init_sources()[0]
-    return [source for source in sources if isinstance(source, AWSSettingsSource)]

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsError
 
-from pydantic_aws_settings.cli._common import aws_sources, load_class
-from pydantic_aws_settings.source import Origin, recording_origins
+from pydantic_aws_settings.cli._common import load_class
+from pydantic_aws_settings.source import Origin, aws_sources_of, recording_origins
 
 if TYPE_CHECKING:
     import argparse
@@ -110,7 +110,7 @@ def check(settings_cls: type[BaseSettings], as_json: bool = False) -> int:
         print(f"{settings_cls.__name__} did not load:\n{exc}", file=sys.stderr)
         return 1
     unrecorded = "init"
-    if not aws_sources(settings_cls):
+    if not aws_sources_of(settings_cls):
         unrecorded = "not recorded"
         print(
             f"note: {settings_cls.__name__} has no AWSSettingsSource: no reference was resolved and the"

@@ -8,10 +8,11 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from pydantic_aws_settings.cli._common import PROG, aws_sources, load_class
+from pydantic_aws_settings.cli._common import PROG, load_class
 from pydantic_aws_settings.cli.exec import ENVIRONMENT, environment_references
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, ResolutionError
 from pydantic_aws_settings.options import resolve_options
+from pydantic_aws_settings.source import aws_sources_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -39,7 +40,7 @@ def class_references(
     """
     groups: list[tuple[list[Reference], Options]] = []
     failures: list[Failure] = []
-    for aws in aws_sources(settings_cls):
+    for aws in aws_sources_of(settings_cls):
         try:
             planned = aws.references()
         except ResolutionError as exc:

@@ -206,18 +206,11 @@ class ClientRegistry:
         return session
 
 
-_registry: ClientRegistry | None = None
-_registry_lock = threading.Lock()
-
-
 def registry() -> ClientRegistry:
-    """The process's `ClientRegistry`, created on first use; the only place that creates or holds it."""
-    global _registry
-    if _registry is None:
-        with _registry_lock:
-            if _registry is None:
-                _registry = ClientRegistry()
-    return _registry
+    """The process's `ClientRegistry`: the one the process state (`_state`) owns."""
+    from pydantic_aws_settings._state import state
+
+    return state().clients
 
 
 def client_for(service: str, region: str | None, options: Options) -> Any:

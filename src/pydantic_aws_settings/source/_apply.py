@@ -1,0 +1,167 @@
+"""What each resolved reference becomes: a value for its field, or the field values of an import entry.
+
+Imported on a source's first load, not with the package.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import SettingsError
+
+from pydantic_aws_settings._redact import hide
+from pydantic_aws_settings.errors import Failure
+from pydantic_aws_settings.fetch import Fetched, FetchFailure
+from pydantic_aws_settings.source._compat import (
+    _MappingSource,
+    _StringListText,
+    annotation_is_complex,
+    decodes,
+    field_is_complex,
+)
+from pydantic_aws_settings.values import extract, json_text
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings, EnvSettingsSource
+
+    from pydantic_aws_settings.fetch import Outcome
+    from pydantic_aws_settings.source._records import _Import, _Plan, _Use
+
+__all__ = ["apply", "apply_all", "import_values", "mask_sensitive"]
+
+#: Per class, the shape of each target: (needs JSON, may the JSON fail), by (field path, is a mapping source).
+_SHAPES: weakref.WeakKeyDictionary[type, dict[tuple[str, bool], tuple[bool, bool]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shape(decoder: EnvSettingsSource, path: str, target: Any) -> tuple[bool, bool]:
+    """`_is_complex` for a field path of the decoder's class, computed once per class and path."""
+    shapes = _SHAPES.setdefault(decoder.settings_cls, {})
+    key = (path, isinstance(decoder, _MappingSource))
+    shape = shapes.get(key)
+    if shape is None:
+        shape = shapes[key] = _is_complex(decoder, target)
+    return shape
+
+
+def _is_complex(decoder: EnvSettingsSource, target: Any) -> tuple[bool, bool]:
+    """(needs JSON, may the JSON fail) for a field, a nested field or a raw nested type."""
+    if isinstance(target, FieldInfo):
+        return field_is_complex(decoder, target)
+    if target is None:
+        return False, True
+    return annotation_is_complex(target), True
+
+
+def _value_for(use: _Use, fetched: Fetched) -> tuple[Any, FetchFailure | None]:
+    """What a reference resolved to, as the environment would carry it for the target field."""
+    value, problem = extract(use.ref, fetched)
+    if problem is not None:
+        return None, problem
+    needs_json, may_fail = _shape(use.decoder, use.path, use.target_field)
+    if (
+        fetched.kind == "StringList"
+        and needs_json
+        and isinstance(value, str)
+        and decodes(use.decoder, use.path, use.target_field)
+    ):
+        value = json.dumps(value.split(","))
+    if needs_json and not may_fail and isinstance(value, (str, bytes)):
+        try:
+            use.decoder.decode_complex_value(use.path, use.target_field, value)
+        except (ValueError, UnicodeDecodeError):
+            return None, FetchFailure(
+                "InvalidJSON", "the field needs a JSON object or array, and the value is not JSON"
+            )
+    return value, None
+
+
+def apply(use: _Use, outcome: Fetched | FetchFailure, failures: list[Failure]) -> None:
+    """Write a resolved value into its sink, drop it for an optional fallback, or record a failure."""
+    if isinstance(outcome, Fetched):
+        value, problem = _value_for(use, outcome)
+    else:
+        value, problem = None, outcome
+    if problem is None:
+        use.sink[use.sink_key] = value
+        use.resolved = True
+        use.sensitive = isinstance(outcome, Fetched) and outcome.sensitive
+        return
+    use.sink.pop(use.sink_key, None)
+    if use.ref.optional and problem.not_found:
+        return
+    failures.append(Failure(use.path, use.describe(), use.text, problem.code, problem.message))
+
+
+def import_values(
+    settings_cls: type[BaseSettings], entry: _Import, outcome: Fetched | FetchFailure, failures: list[Failure]
+) -> None:
+    """Fill in the field values a bulk import entry supplies, or record why it supplies none."""
+    problem: FetchFailure | None
+    if isinstance(outcome, FetchFailure):
+        problem = None if entry.ref.optional and outcome.not_found else outcome
+    else:
+        entry.sensitive = outcome.sensitive
+        entry.values, problem = _import_mapping(settings_cls, outcome)
+    if problem is not None:
+        failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, problem.code, problem.message))
+
+
+_NOT_JSON = "bulk import needs a JSON object, and the secret is not JSON"
+
+
+def _import_mapping(
+    settings_cls: type[BaseSettings], fetched: Fetched
+) -> tuple[dict[str, Any], FetchFailure | None]:
+    """The field values of a path's parameters or of a JSON secret's keys, or why there are none."""
+    data = fetched.data
+    if isinstance(data, dict):
+        source = _MappingSource(settings_cls, "/")
+        mapping: dict[str, Any] = {
+            name.lower(): _StringListText(item.data) if item.kind == "StringList" else item.data
+            for name, item in data.items()
+        }
+    else:
+        try:
+            document = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            problem = FetchFailure(
+                "InvalidJSON", "bulk import needs a JSON object, and the secret is not JSON"
+            )
+            return {}, problem
+        if not isinstance(document, dict):
+            return {}, FetchFailure("NotJSONObject", "bulk import needs a JSON object")
+        source = _MappingSource(settings_cls, None)
+        mapping = {str(k).lower(): json_text(v) for k, v in document.items()}
+    source.env_vars = mapping
+    try:
+        return source(), None
+    except SettingsError as exc:
+        return {}, FetchFailure("InvalidJSON", str(exc).replace("_MappingSource", "PYDANTIC_AWS_IMPORT"))
+
+
+def apply_all(settings_cls: type[BaseSettings], plan: _Plan, outcomes: list[Outcome]) -> None:
+    """Apply each outcome (in the order of `plan.references()`) to its use or import entry."""
+    count = len(plan.uses)
+    for use, outcome in zip(plan.uses, outcomes[:count], strict=True):
+        apply(use, outcome, plan.failures)
+    for entry, outcome in zip(plan.imports, outcomes[count:], strict=True):
+        import_values(settings_cls, entry, outcome, plan.failures)
+
+
+def mask_sensitive(settings_cls: type[BaseSettings], merged: dict[str, Any], plan: _Plan) -> None:
+    """Mask the repr of every value under a field that a secret or SecureString fed (in place)."""
+    tops = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
+    for entry in plan.imports:
+        if entry.sensitive:
+            tops.update(entry.values)
+    hidden = {key for key in tops if key in merged}
+    for name, info in settings_cls.model_fields.items():
+        if name in tops and isinstance(info.alias, str) and info.alias in merged:
+            hidden.add(info.alias)
+    for key in hidden:
+        merged[key] = hide(merged[key])
