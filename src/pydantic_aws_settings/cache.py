@@ -1,20 +1,36 @@
-"""The process-wide cache of fetched values: TTL with jitter, single flight, stale-if-error.
+"""The process-wide cache of fetched values: TTL with jitter, single flight, refresh ahead, stale-if-error.
 
-Rules (the same for every thread and every settings class of a process):
+Rules (the same for every thread and every settings class of a process), drawn as a timeline of one entry:
 
-- An entry is keyed by what was fetched and as whom: (credentials identity, region, service, target).
+```
+fetched            fresh until (TTL x jitter)                       stale until (+ MAX_STALE)
+   |------ fresh ------|-- refresh ahead --|------ stale: served only while refreshing fails ------|-- gone
+                       ^ a load here gets the value at once and starts one background refresh
+```
+
+- An entry is keyed by what was fetched and as whom (`resolver.Target`). Its value is what AWS answered:
+  a value, or a *remembered absence* (AWS said it does not exist), which is kept and served like a value.
 - **Fresh**: an entry younger than its load's TTL times a jitter factor in (1 - JITTER, 1] is served
   without a request. Jitter spreads a fleet's refreshes; it only ever shortens an entry's life.
-- **Single flight**: when several loads need the same missing or expired entry at once, the first one
-  fetches it and the others wait for that fetch; a load is never blocked by entries it does not need.
-- **Stale-if-error**: when a refresh fails for any reason but "it does not exist", the last good value
-  is served until `max_stale` seconds past its TTL, and a WARNING record names the reference and the
-  error code (never the value). A reference whose secret or parameter was deleted is dropped, not
-  served stale.
+- **Refresh ahead**: a load that uses an entry in the last `refresh_ahead` seconds of its freshness gets
+  the value at once and starts one background refresh (one per entry, however many loads).
+- **Expired**: a load that finds an entry past its freshness, with no refresh in flight and no failure
+  known (a process that was idle or frozen), fetches it and waits; while a refresh is in flight, or while
+  refreshing fails, loads get the stale value at once.
+- **Stale-if-error**: when a refresh fails for any reason but "it does not exist", the last value is
+  served until `max_stale` seconds past its life. After each failure no request is sent for the entry
+  until a backoff has passed (about 1 s, doubling with jitter, at most 60 s and never more than the TTL);
+  then one background refresh tries again. One WARNING when an entry starts being served stale, one
+  INFO when it is fresh again. An answer that it does not exist replaces the value (never served stale).
+- **Single flight**: when several loads need the same missing entry at once, the first one fetches it and
+  the others wait for that fetch; a load is never blocked by entries it does not need.
+- **Throttled**: a load with nothing to fall back on retries throttled keys with jittered exponential
+  backoff for up to `throttle_timeout` seconds, so that a fleet starting at once converges.
 - With a TTL of 0 nothing is stored (concurrent identical fetches are still coalesced).
 
 Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
-absent and is dropped when next seen. The clock is injectable for tests.
+absent and is dropped when next seen. The clock, the random draws, the sleep and the way a background
+refresh is started are injectable for tests.
 
 Why not `cachetools.TTLCache`: its TTL is one per cache and its expired entries are gone, while here the
 TTL belongs to each load (its options), an expired entry must stay to be served stale, and concurrent
@@ -24,6 +40,7 @@ misses must share one fetch; `TTLCache` offers none of the three, so only its LR
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -32,27 +49,43 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
 
-from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome
+from pydantic_aws_settings.fetch import FetchFailure, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Hashable, Mapping
 
-__all__ = ["JITTER", "ValueCache"]
-
-K = TypeVar("K", bound="Hashable")
+__all__ = ["JITTER", "MAX_BACKOFF", "ValueCache", "backoff"]
 
 logger = logging.getLogger("pydantic_aws_settings")
 
+K = TypeVar("K", bound="Hashable")
+
 #: The largest share of its TTL an entry's life may be shortened by.
 JITTER = 0.1
+#: The longest wait, in seconds, between two refreshes of an entry that keep failing.
+MAX_BACKOFF = 60.0
+
+
+def backoff(failures: int, draw: float, cap: float = MAX_BACKOFF) -> float:
+    """Seconds to wait after `failures` failures in a row: about 1 s doubling, at most `cap`, jittered.
+
+    Args:
+        failures: how many attempts in a row have failed (1 or more).
+        draw: a random float in [0, 1): the delay is between half and all of the doubled base.
+        cap: the longest delay.
+    """
+    base = min(cap, 2.0 ** min(failures - 1, 16))
+    return base * (0.5 + 0.5 * draw)
 
 
 @dataclass(slots=True)
 class _Entry:
-    value: Fetched
+    value: Outcome  # a Fetched, or a remembered absence (a FetchFailure that is not_found)
     fetched_at: float
     life_factor: float  # in (1 - JITTER, 1]
     stale_until: float  # the end of its jittered life plus max_stale: the one definition of the stale window
+    retry_at: float = -math.inf  # no request for it before this (backoff after a failed refresh)
+    failures: int = 0  # failed refreshes in a row: > 0 while it is being served stale
 
     def fresh_until(self, ttl: float) -> float:
         """When the entry stops being fresh for a load with this TTL."""
@@ -65,6 +98,11 @@ class _Flight:
     outcome: Outcome = field(default_factory=lambda: FetchFailure("InternalError", "fetch did not finish"))
 
 
+def _in_background(work: Callable[[], None]) -> None:
+    """Start a background refresh on a daemon thread of its own (it is bounded by the fetch's timeouts)."""
+    threading.Thread(target=work, name="pydantic-aws-settings-refresh", daemon=True).start()
+
+
 class ValueCache(Generic[K]):
     """A thread-safe cache of fetched values; one instance serves the whole process.
 
@@ -72,6 +110,8 @@ class ValueCache(Generic[K]):
         maxsize: how many entries are kept at most (least recently used go first).
         timer: the clock, monotonic seconds; tests pass a fake one.
         rng: a source of floats in [0, 1) for jitter; tests pass a fixed one.
+        sleep: waits between throttled retries; tests pass one that moves their clock.
+        background: starts a background refresh; tests pass one that runs it at once or keeps it.
     """
 
     def __init__(
@@ -79,9 +119,13 @@ class ValueCache(Generic[K]):
         maxsize: int = 4096,
         timer: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        sleep: Callable[[float], None] = time.sleep,
+        background: Callable[[Callable[[], None]], None] = _in_background,
     ) -> None:
         self._timer = timer
         self._rng = rng
+        self._sleep = sleep
+        self._background = background
         self._lock = threading.Lock()
         self._entries: LRUCache[K, _Entry] = LRUCache(maxsize)
         self._flights: dict[K, _Flight] = {}
@@ -92,37 +136,59 @@ class ValueCache(Generic[K]):
         fetch: Callable[[list[K]], Mapping[K, Outcome]],
         ttl: float,
         max_stale: float,
+        *,
+        refresh_ahead: float = 0.0,
+        throttle_timeout: float = 0.0,
     ) -> dict[K, Outcome]:
-        """Return an outcome for every key, fetching in one call those that are neither fresh nor in flight.
+        """Return an outcome for every key, fetching those neither fresh, stale-servable nor in flight.
 
         Args:
             keys: what the load needs.
-            fetch: fetches a list of keys; called at most once, outside the lock, with the keys this call
-                owns. It must return an outcome for each (an exception counts as a failure of all).
+            fetch: fetches a list of keys; called outside the lock, with keys this call owns (here, or on
+                a background thread for a refresh ahead). It must return an outcome for each (an
+                exception counts as a failure of all).
             ttl: seconds a value stays fresh for this load (0: the cache is off).
             max_stale: seconds past the TTL a value may be served when its refresh fails.
+            refresh_ahead: seconds before an entry's freshness ends in which a load refreshes it in the
+                background (0: off).
+            throttle_timeout: seconds a key with nothing to fall back on is retried while throttled.
         """
         outcomes: dict[K, Outcome] = {}
         mine: list[K] = []
+        ahead: list[K] = []
         waiting: dict[K, _Flight] = {}
         with self._lock:
             now = self._timer()
-            data = self._entries
+            data, flights = self._entries, self._flights
             for key in keys:
                 # The hot path of every warm load: the entry read inline, not through _live().
                 entry = data.get(key)
                 if entry is not None and now >= entry.stale_until:
                     del data[key]
                     entry = None
-                if entry is not None and now < entry.fresh_until(ttl):
-                    outcomes[key] = entry.value
-                elif key in self._flights:
-                    waiting[key] = self._flights[key]
-                else:
-                    self._flights[key] = _Flight()
+                if entry is None:
+                    if key in flights:
+                        waiting[key] = flights[key]
+                    else:
+                        flights[key] = _Flight()
+                        mine.append(key)
+                    continue
+                fresh_until = entry.fetched_at + ttl * entry.life_factor
+                if now < fresh_until - refresh_ahead or key in flights or now < entry.retry_at:
+                    outcomes[key] = entry.value  # fresh, being refreshed, or backing off: at once
+                elif now < fresh_until or entry.failures:
+                    outcomes[key] = (
+                        entry.value
+                    )  # refresh ahead, or retry after the backoff: in the background
+                    flights[key] = _Flight()
+                    ahead.append(key)
+                else:  # expired, nothing known to be wrong: this load refreshes it and waits
+                    flights[key] = _Flight()
                     mine.append(key)
+        if ahead:
+            self._background(lambda: self._fetch_owned(ahead, fetch, ttl, max_stale, {}, 0.0))
         if mine:
-            self._fetch_owned(mine, fetch, ttl, max_stale, outcomes)
+            self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout)
         for key, flight in waiting.items():
             flight.done.wait()
             outcomes[key] = flight.outcome
@@ -135,13 +201,13 @@ class ValueCache(Generic[K]):
         ttl: float,
         max_stale: float,
         outcomes: dict[K, Outcome],
+        throttle_timeout: float,
     ) -> None:
-        fetched: Mapping[K, Outcome] = {}
+        fetched: dict[K, Outcome] = {}
         try:
-            fetched = fetch(keys)
-        except Exception as exc:  # noqa: BLE001 - becomes every owned key's failure, and never strands waiters
-            failure = FetchFailure(type(exc).__name__, "the fetch raised an unexpected error")
-            fetched = dict.fromkeys(keys, failure)
+            fetched = self._call(fetch, keys)
+            if throttle_timeout > 0:
+                self._retry_throttled(keys, fetch, fetched, throttle_timeout)
         finally:
             with self._lock:
                 now = self._timer()
@@ -149,30 +215,65 @@ class ValueCache(Generic[K]):
                     outcome = fetched.get(key, FetchFailure("InternalError", "no outcome for this reference"))
                     outcome = self._settle(key, outcome, now, ttl, max_stale)
                     outcomes[key] = outcome
-                    flight = self._flights.pop(key)
-                    flight.outcome = outcome
-                    flight.done.set()
+                    flight = self._flights.pop(key, None)
+                    if flight is not None:
+                        flight.outcome = outcome
+                        flight.done.set()
+
+    @staticmethod
+    def _call(fetch: Callable[[list[K]], Mapping[K, Outcome]], keys: list[K]) -> dict[K, Outcome]:
+        try:
+            return dict(fetch(keys))
+        except Exception as exc:  # noqa: BLE001 - becomes every owned key's failure, and never strands waiters
+            return dict.fromkeys(
+                keys, FetchFailure(type(exc).__name__, "the fetch raised an unexpected error")
+            )
+
+    def _retry_throttled(
+        self,
+        keys: list[K],
+        fetch: Callable[[list[K]], Mapping[K, Outcome]],
+        fetched: dict[K, Outcome],
+        timeout: float,
+    ) -> None:
+        """Fetch again, with jittered exponential backoff, throttled keys with nothing to fall back on."""
+        deadline = self._timer() + timeout
+        attempt = 0
+        while True:
+            with self._lock:
+                again = [k for k in keys if _throttled(fetched.get(k)) and k not in self._entries]
+            left = deadline - self._timer()
+            if not again or left <= 0:
+                return
+            attempt += 1
+            self._sleep(min(left, backoff(attempt, self._rng())))
+            fetched.update(self._call(fetch, again))
 
     def _settle(self, key: K, outcome: Outcome, now: float, ttl: float, max_stale: float) -> Outcome:
-        """Store a fetched value, or turn a failure into the last good value when it may be served stale."""
-        if isinstance(outcome, Fetched):
+        """Store a value or an absence, or turn a failure into the last value when it may be served stale."""
+        entry = self._live(key, now)
+        if not isinstance(outcome, FetchFailure) or outcome.not_found:
             if ttl > 0:
                 life = 1.0 - JITTER * self._rng()
                 self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale)
+            else:
+                self._entries.pop(key, None)
+            if entry is not None and entry.failures:
+                logger.info("%s is fresh again after %d failed refreshes", key, entry.failures)
             return outcome
-        entry = self._live(key, now)
-        if outcome.not_found:
-            self._entries.pop(key, None)
+        if entry is None:
             return outcome
-        if entry is not None:
+        entry.failures += 1
+        entry.retry_at = now + backoff(entry.failures, self._rng(), min(MAX_BACKOFF, ttl) or MAX_BACKOFF)
+        if entry.failures == 1:
             logger.warning(
-                "serving a stale value of %s: refreshing it failed with %s (fetched %.0f s ago)",
+                "serving a stale value of %s: refreshing it failed with %s (fetched %.0f s ago); "
+                "retrying in the background until it succeeds",
                 key,
                 outcome.code,
                 now - entry.fetched_at,
             )
-            return entry.value
-        return outcome
+        return entry.value
 
     def _live(self, key: K, now: float) -> _Entry | None:
         """The entry of a key unless its stale window is over (then dropped); call with the lock held."""
@@ -181,6 +282,10 @@ class ValueCache(Generic[K]):
             del self._entries[key]
             return None
         return entry
+
+    def in_background(self, work: Callable[[], None]) -> None:
+        """Run work off the caller's thread, as the cache runs its refreshes (inline in some tests)."""
+        self._background(work)
 
     def now(self) -> float:
         """The cache's clock (monotonic seconds; a fake one in tests)."""
@@ -211,3 +316,7 @@ class ValueCache(Generic[K]):
 
     def __repr__(self) -> str:
         return f"ValueCache(entries={len(self._entries)}, maxsize={self._entries.maxsize})"
+
+
+def _throttled(outcome: Outcome | None) -> bool:
+    return isinstance(outcome, FetchFailure) and outcome.throttled

@@ -4,30 +4,33 @@
 live = LiveSettings(Settings)
 
 def handle(request):
-    settings = live.get()   # cheap: one clock comparison until a cached value goes stale
+    settings = live.get()   # never waits once it has settings: one clock comparison
 ```
 
 Rules, in the spirit of botocore's refreshable credentials:
 
-- `get()` returns the same object until a value its last load used has gone stale in the cache. The
-  first call after that reloads the settings (through the cache, so only the stale references are
-  fetched); the object changes only when some value actually changed, so identity comparisons work.
-- While one thread reloads, other threads keep getting the current object; nobody waits but the very
-  first caller, who has nothing to return yet.
-- When a reload fails (AWS down and nothing left to serve stale, a validation error), the current
-  object stays, a WARNING names the class and the error type (never a value), and the next attempt is
+- `get()` returns the same object until a value its last load used has gone stale in the cache. Then it
+  still returns that object at once, and starts one reload on a background thread (through the cache, so
+  only the stale references are fetched); the object changes only when some value actually changed, so
+  identity comparisons work. Only the very first call, which has nothing to return yet, loads and waits.
+- `await live.aget()` never blocks an asyncio event loop: the first load runs on a worker thread, and
+  every later call is `get()`, which does not wait.
+- When a reload fails (AWS down and nothing left to serve stale, a validation error), the current object
+  stays, a WARNING names the class and the error type (never a value), and the next attempt is
   `retry_after` seconds later. During an outage the cache serves stale values, so a reload rarely fails.
-- `refresh()` reloads now; `invalidate(field)` drops a field's cached values first, for an application
-  whose database just rejected a rotated password.
+- `refresh()` reloads now and waits; `invalidate(field)` drops a field's cached values first, for an
+  application whose database just rejected a rotated password.
+- After `os.fork()` the child starts with no reload in flight and fresh locks of its own.
 
-A Secrets Manager rotation (a new AWSCURRENT version) therefore reaches the application within one
-cache TTL without a restart.
+A Secrets Manager rotation (a new AWSCURRENT version) therefore reaches a process that keeps calling
+`get()` within one cache TTL plus one fetch, without a restart.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from typing import Any, Generic, TypeVar
 
@@ -57,10 +60,14 @@ class LiveSettings(Generic[S]):
         self.settings_cls = settings_cls
         self.retry_after = retry_after
         self._init = init
-        self._lock = threading.Lock()
         self._current: S | None = None
         self._next_check = -math.inf
+        self._stale_reloads = 0  # reloads in a row that ended with a value already past its freshness
         self.reloads = 0
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # serialises loads
+        self._flag = threading.Lock()  # guards `_reloading` only: never held while loading
+        self._reloading = False  # a background reload is in flight (in this process)
 
     @staticmethod
     def _now() -> float:
@@ -69,27 +76,32 @@ class LiveSettings(Generic[S]):
         return state().cache.now()
 
     def get(self) -> S:
-        """The current settings; reloaded first when a value they used has gone stale."""
+        """The current settings, at once; a reload starts in the background when a value has gone stale."""
         current = self._current
         if current is not None and (self._next_check == math.inf or self._now() < self._next_check):
             return current
+        self._after_fork()
         if current is None:
             with self._lock:
                 if self._current is None:
                     self._reload(raise_errors=True)
                 assert self._current is not None  # noqa: S101 - _reload raised otherwise
                 return self._current
-        if not self._lock.acquire(blocking=False):
-            return current  # another thread is reloading: keep serving what we have
-        try:
-            if self._now() >= self._next_check:
-                self._reload(raise_errors=False)
-        finally:
-            self._lock.release()
-        return self._current if self._current is not None else current
+        self._start_background_reload()
+        fresh = self._current  # the reload's result when it ran at once (a test's inline runner)
+        return fresh if fresh is not None else current
+
+    async def aget(self) -> S:
+        """The current settings, without ever blocking the event loop (the first load runs on a thread)."""
+        if self._current is not None:
+            return self.get()
+        import asyncio
+
+        return await asyncio.to_thread(self.get)
 
     def refresh(self) -> S:
-        """Reload now (through the cache) and return the current settings."""
+        """Reload now (through the cache), wait for it, and return the current settings."""
+        self._after_fork()
         with self._lock:
             self._reload(raise_errors=self._current is None)
             assert self._current is not None  # noqa: S101 - _reload raised otherwise
@@ -101,6 +113,33 @@ class LiveSettings(Generic[S]):
 
         invalidate_field(self.settings_cls, field)
         return self.refresh()
+
+    def _after_fork(self) -> None:
+        """In a process forked since the last call: forget the parent's reload thread and locks."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._flag = threading.Lock()
+            self._reloading = False
+            self._next_check = -math.inf  # reload in the background soon: the child's own jitter
+
+    def _start_background_reload(self) -> None:
+        with self._flag:
+            if self._reloading:
+                return
+            self._reloading = True
+        from pydantic_aws_settings._state import state
+
+        state().cache.in_background(self._background_reload)
+
+    def _background_reload(self) -> None:
+        """One reload on the cache's background runner (a daemon thread), unless it is no longer due."""
+        try:
+            with self._lock:
+                if self._now() >= self._next_check:
+                    self._reload(raise_errors=False)
+        finally:
+            self._reloading = False
 
     def _reload(self, *, raise_errors: bool) -> None:
         from pydantic_aws_settings.source import recording
@@ -129,9 +168,14 @@ class LiveSettings(Generic[S]):
 
         soonest = fresh_until(report.references, report.options)
         if soonest is not None and soonest > now:
+            self._stale_reloads = 0
             self._next_check = soonest
-        else:
-            self._next_check = now + min(self.retry_after, max(report.options.cache_ttl, 0.0))
+            return
+        # A value was already past its freshness: it expired during this reload (look again at once), or
+        # it is being served stale while AWS fails (look again after a while, not in a loop).
+        self._stale_reloads += 1
+        delay = 0.0 if self._stale_reloads == 1 else min(self.retry_after, max(report.options.cache_ttl, 0.0))
+        self._next_check = now + delay
 
     def __repr__(self) -> str:
         return f"LiveSettings({self.settings_cls.__name__}, reloads={self.reloads})"

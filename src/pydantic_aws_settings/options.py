@@ -53,6 +53,8 @@ class AWSOptions(TypedDict, total=False):
     aws_read_timeout: float | None
     aws_max_attempts: int | None
     aws_max_workers: int | None
+    aws_refresh_ahead: float | None
+    aws_throttle_timeout: float | None
 
 
 class AWSSettingsConfigDict(SettingsConfigDict, AWSOptions, total=False):
@@ -81,6 +83,18 @@ class Options(NamedTuple):
     read_timeout: float = 4.0
     max_attempts: int = 3
     max_workers: int = 10
+    refresh_ahead: float | None = None
+    throttle_timeout: float = 120.0
+
+    @property
+    def refresh_window(self) -> float:
+        """Seconds before an entry's freshness ends in which a load refreshes it in the background.
+
+        The option when set (at most the TTL), else a tenth of the TTL.
+        """
+        if self.refresh_ahead is None:
+            return self.cache_ttl / 10
+        return min(self.refresh_ahead, self.cache_ttl)
 
 
 class OptionSpec(NamedTuple):
@@ -139,6 +153,8 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("read_timeout", "PYDANTIC_AWS_READ_TIMEOUT", _number(0.001)),
     OptionSpec("max_attempts", "PYDANTIC_AWS_MAX_ATTEMPTS", _number(1, integer=True)),
     OptionSpec("max_workers", "PYDANTIC_AWS_MAX_WORKERS", _number(1, integer=True)),
+    OptionSpec("refresh_ahead", "PYDANTIC_AWS_REFRESH_AHEAD", _number(0)),
+    OptionSpec("throttle_timeout", "PYDANTIC_AWS_THROTTLE_TIMEOUT", _number(0)),
 )
 
 

@@ -61,7 +61,14 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, options, load))
 
-    outcomes = state().cache.get_many(dict.fromkeys(targets), fetch, options.cache_ttl, options.max_stale)
+    outcomes = state().cache.get_many(
+        dict.fromkeys(targets),
+        fetch,
+        options.cache_ttl,
+        options.max_stale,
+        refresh_ahead=options.refresh_window,
+        throttle_timeout=options.throttle_timeout,
+    )
     return [outcomes[target] for target in targets]
 
 

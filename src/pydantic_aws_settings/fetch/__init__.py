@@ -23,6 +23,7 @@ __all__ = [
     "INCOMPLETE_ANSWER",
     "MISMATCHED_ANSWER",
     "SERVICES",
+    "THROTTLING_CODES",
     "FetchFailure",
     "Fetched",
     "Fetcher",
@@ -51,6 +52,21 @@ NOT_FOUND_CODES = frozenset(
     }
 )
 
+
+#: Error codes of a request that AWS throttled (botocore's list of throttling codes, for the services used).
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
 
 #: How a secret scheduled for deletion is named in an `InvalidRequestException`: AWS's words ("...because
 #: it was marked for deletion."), and moto's ("...currently marked deleted.").
@@ -102,6 +118,11 @@ class FetchFailure(NamedTuple):
             (self.code == "InvalidRequestException" and "marked for deletion" in self.message)
             or (self.code == "InvalidRequestException" and "marked deleted" in self.message)
         )
+
+    @property
+    def throttled(self) -> bool:
+        """Whether AWS throttled the request (a fleet over its quota): worth retrying after a backoff."""
+        return self.code in THROTTLING_CODES
 
 
 #: The code of an answer that lacks an item it should hold (not listed as an error), or was cut off.

@@ -3,7 +3,8 @@
 A batch holds at most 20 ids (the API's limit, which moto does not enforce) and is paginated by
 NextToken. Ids are always sent in `SecretIdList`, never as `Filters`: the name filter is a prefix match
 and would return other secrets. When the batch call itself is denied (a policy that grants
-GetSecretValue only), each id of that batch falls back to its own GetSecretValue.
+GetSecretValue only) or throttled (100 a second per account, not adjustable), each id of that batch
+falls back to its own GetSecretValue, whose quota is separate.
 """
 
 from __future__ import annotations
@@ -179,9 +180,13 @@ def fetch_batch(
             kwargs["NextToken"] = token
     except Exception as exc:  # noqa: BLE001 - mapped below, per id
         failure = failure_from_exception(exc)
-        # Only a denial of the batch call itself falls back; a denied AssumeRole names another operation.
-        if failure.code in _DENIED and getattr(exc, "operation_name", None) == "BatchGetSecretValue":
-            denials.remember(client)
+        # Only a denial or throttling of the batch call itself falls back (to GetSecretValue, whose quota is
+        # separate and adjustable); a denied AssumeRole names another operation.
+        if getattr(exc, "operation_name", None) == "BatchGetSecretValue" and (
+            failure.code in _DENIED or failure.throttled
+        ):
+            if failure.code in _DENIED:
+                denials.remember(client)
             return {target: fetch_one(client, target) for target in targets}
         return dict.fromkeys(targets, failure)
     outcomes: dict[SecretReference, Outcome] = {}

@@ -115,6 +115,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         aws_read_timeout (float | None): seconds to wait for an answer.
         aws_max_attempts (int | None): requests per call, retries included.
         aws_max_workers (int | None): concurrent requests per load at most.
+        aws_refresh_ahead (float | None): seconds before expiry a used entry is refreshed in the background.
+        aws_throttle_timeout (float | None): seconds a load with nothing to fall back on retries throttles.
 
     Raises:
         TypeError: a keyword that is not an option.
