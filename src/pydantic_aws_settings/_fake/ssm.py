@@ -25,7 +25,7 @@ _NAMES_LIMIT = 10
 _PAGE = 10
 _MAX_VALUE = 4096
 _LABELS_LIMIT = 10
-_NAME = re.compile(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+_NAME = re.compile(r"(/[A-Za-z0-9_.-]+)+|[A-Za-z0-9_.-]+")
 _LABEL = re.compile(r"[A-Za-z_.-][A-Za-z0-9_.-]{0,99}")
 _RESERVED = ("aws", "ssm")
 _BAD_NAME = (
@@ -37,6 +37,12 @@ _BAD_NAME = (
 
 def _invalid(message: str, operation: str) -> ClientError:
     return ClientError("ValidationException", message, operation)
+
+
+def _violated(value: object, field: str, rule: str, operation: str) -> ClientError:
+    """A ValidationException as AWS words a request that breaks its API's constraint on a field."""
+    message = f"Value '{value}' at '{field}' failed to satisfy constraint: Member must {rule}"
+    return _invalid(f"1 validation error detected: {message}", operation)
 
 
 class SSM:
@@ -69,11 +75,8 @@ class SSM:
         """GetParameters: up to 10 names, each with an optional `:VERSION` or `:LABEL` selector."""
         self._gate(self.service, "GetParameters")
         if not 1 <= len(Names) <= _NAMES_LIMIT:
-            raise _invalid(
-                f"1 validation error detected: Value '[{', '.join(Names)}]' at 'names' failed to satisfy "
-                f"constraint: Member must have length less than or equal to {_NAMES_LIMIT}.",
-                "GetParameters",
-            )
+            rule = f"have length less than or equal to {_NAMES_LIMIT}"
+            raise _violated(f"[{', '.join(Names)}]", "names", rule, "GetParameters")
         found: list[dict[str, Any]] = []
         invalid: list[str] = []
         with self._lock:
@@ -100,9 +103,7 @@ class SSM:
         if not Path.startswith("/") or not (Path == "/" or _NAME.fullmatch(Path.rstrip("/"))):
             raise _invalid(f"The parameter path {Path} is not valid.", operation)
         if not 1 <= MaxResults <= _PAGE:
-            raise _invalid(f"1 validation error detected: Value {MaxResults} at 'maxResults' failed to "
-                           f"satisfy constraint: Member must have value less than or equal to {_PAGE}",
-                           operation)  # fmt: skip
+            raise _violated(MaxResults, "maxResults", f"have value less than or equal to {_PAGE}", operation)
         if NextToken is not None and not NextToken.isdigit():
             raise _invalid("The token is not valid.", operation)
         prefix = Path.rstrip("/") + "/"
@@ -129,17 +130,9 @@ class SSM:
         operation = "PutParameter"
         _check_name(Name, operation)
         if not 1 <= len(Value) <= _MAX_VALUE:
-            raise _invalid(
-                f"1 validation error detected: Value at 'value' failed to satisfy constraint: Member must "
-                f"have length between 1 and {_MAX_VALUE}",
-                operation,
-            )
+            raise _violated("", "value", f"have length between 1 and {_MAX_VALUE}", operation)
         if Type is not None and Type not in TYPES:
-            raise _invalid(
-                f"1 validation error detected: Value '{Type}' at 'type' failed to satisfy constraint: "
-                f"Member must satisfy enum value set: [{', '.join(TYPES)}]",
-                operation,
-            )
+            raise _violated(Type, "type", f"satisfy enum value set: [{', '.join(TYPES)}]", operation)
         with self._lock:
             parameter = self._parameters.get(Name)
             if parameter is None:
