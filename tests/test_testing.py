@@ -392,3 +392,14 @@ def test_fixture_without_marker(fake_aws: FakeAWS) -> None:
     """Without a marker the fixture's fake is empty, and entered."""
     assert _state.state().client_factory is not None
     assert fake_aws.client("ssm").get_parameters(Names=["/x"])["InvalidParameters"] == ["/x"]
+
+
+def test_public_surface() -> None:
+    """`testing` exports FakeAWS only, and documents it and each of its public methods."""
+    import inspect
+
+    from pydantic_aws_settings import testing
+
+    assert testing.__all__ == ["FakeAWS"]
+    for member in (FakeAWS, FakeAWS.rotate, FakeAWS.fail, FakeAWS.client):
+        assert inspect.getdoc(member), member
