@@ -86,7 +86,7 @@ class TestContract:
             assert cls().token == "second"  # type: ignore[attr-defined]
 
     def test_no_botocore_no_credentials_no_region(self, tmp_path: Any) -> None:
-        """A load in a fresh process without any AWS variable imports neither botocore nor boto3."""
+        """A load in a fresh process with no AWS variable, and a role, imports neither botocore nor boto3."""
         code = """
             import json, os, sys
             from pydantic_settings import SettingsConfigDict
@@ -100,7 +100,9 @@ class TestContract:
                 token: str
                 url: str
 
+            role = "arn:aws:iam::123456789012:role/reader"  # not assumed: no STS either
             os.environ.update(APP_TOKEN="secretsmanager:prod/token", APP_URL="ssm:/prod/url")
+            os.environ["PYDANTIC_AWS_ROLE_ARN"] = role
             with FakeAWS(secrets={"prod/token": "t"}, parameters={"/prod/url": "u"}):
                 settings = Settings()
             modules = {m: m in sys.modules for m in ("boto3", "botocore", "moto", "pytest")}
@@ -139,6 +141,7 @@ class TestArguments:
         ("arguments", "error"),
         [
             ({"parameters": {"/a": "x"}, "secure": {"/b"}}, ValueError),
+            ({"parameters": {"/a": "x"}, "secure": "/a"}, TypeError),
             ({"parameters": {"/a": ["x"]}, "secure": {"/a"}}, ValueError),
             ({"parameters": {"/a": ["x,y"]}}, TypeError),
             ({"parameters": {"/a": 1}}, TypeError),

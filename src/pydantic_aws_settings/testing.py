@@ -77,6 +77,8 @@ class FakeAWS:
         self._lock = threading.Lock()
         self._secretsmanager = SecretsManager(region, self._gate)
         self._ssm = SSM(region, self._gate)
+        if isinstance(secure, str):
+            raise TypeError("secure is a collection of parameter names, not one name")
         parameters = dict(parameters or {})
         unknown = set(secure) - set(parameters)
         if unknown:
