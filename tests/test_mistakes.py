@@ -12,6 +12,8 @@ import pytest
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, InvalidReferenceError, ResolutionError
+from pydantic_aws_settings._version import __version__
+from pydantic_aws_settings.cli import main
 from pydantic_aws_settings.cli.exec import resolve_environment
 from pydantic_aws_settings.references import looks_like_reference, parse_reference, unescape
 
@@ -206,3 +208,19 @@ class TestEscape:
         )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout) == "SSM:/x"
+
+
+class TestVersion:
+    """`pydantic-aws-settings --version` prints the version."""
+
+    def test_prints_the_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Exit 0, the program's name and `_version.__version__` on stdout."""
+        with pytest.raises(SystemExit) as exited:
+            main(["--version"])
+        assert exited.value.code == 0
+        assert capsys.readouterr().out == f"pydantic-aws-settings {__version__}\n"
+
+    def test_from_the_console_script(self, tmp_path: Path) -> None:
+        """The console script prints the same."""
+        result = run_cli("--version", cwd=tmp_path)
+        assert (result.returncode, result.stdout.strip()) == (0, f"pydantic-aws-settings {__version__}")
