@@ -224,3 +224,49 @@ class TestVersion:
         """The console script prints the same."""
         result = run_cli("--version", cwd=tmp_path)
         assert (result.returncode, result.stdout.strip()) == (0, f"pydantic-aws-settings {__version__}")
+
+
+IMPORT_FAILURES = {
+    "raises": ("raise RuntimeError('boom at import')\n", "RuntimeError: boom at import"),
+    "syntax": ("def broken(:\n    pass\n", "SyntaxError"),
+    "missing_dependency": ("import no_such_dependency_7c1\n", "No module named 'no_such_dependency_7c1'"),
+    "exits": ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    "bad_marker": (
+        "from typing import Annotated\n"
+        "from pydantic_aws_settings import AWSBaseSettings, Parameter\n"
+        "class S(AWSBaseSettings):\n"
+        "    url: Annotated[str, Parameter('/a//b')]\n",
+        "malformed reference 'ssm:/a//b'",
+    ),
+    "loads_at_import": (
+        "from pydantic_settings import BaseSettings, SettingsConfigDict\n"
+        "class S(BaseSettings):\n"
+        "    model_config = SettingsConfigDict(env_prefix='IMPORTED_')\n"
+        "    port: int\n"
+        "settings = S()\n",
+        "ValidationError for S: port: Input should be a valid integer",
+    ),
+}
+
+
+class TestModulesThatCannotBeImported:
+    """`check MODULE:CLASS` on a module that cannot be imported, for any reason: exit 2, naming it."""
+
+    @pytest.mark.parametrize("name", sorted(IMPORT_FAILURES))
+    def test_exit_2_naming_the_module(self, name: str, tmp_path: Path) -> None:
+        """No traceback, exit status 2, the module and what stopped it named; no input value shown."""
+        source, words = IMPORT_FAILURES[name]
+        (tmp_path / f"broken_{name}.py").write_text(source)
+        result = run_cli("check", f"broken_{name}:S", cwd=tmp_path, env={"IMPORTED_PORT": "not-a-port-4e1"})
+        assert result.returncode == 2, result.stderr
+        assert f"pydantic-aws-settings: cannot import 'broken_{name}': " in result.stderr
+        assert words in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "not-a-port-4e1" not in result.stderr
+
+    def test_iam_policy_too(self, tmp_path: Path) -> None:
+        """iam-policy imports the same way."""
+        (tmp_path / "broken_too.py").write_text("1 / 0\n")
+        result = run_cli("iam-policy", "broken_too:S", cwd=tmp_path)
+        assert result.returncode == 2
+        assert "cannot import 'broken_too': ZeroDivisionError: division by zero" in result.stderr

@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    except AWSSettingsError as exc:  # a malformed marker raises when the settings module is imported
+    except AWSSettingsError as exc:  # an option's bad value, met outside a load
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     return status
