@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, InvalidReferenceError, ResolutionError
+from pydantic_aws_settings import AWSBaseSettings, AWSSettingsError, InvalidReferenceError, ResolutionError
+from pydantic_aws_settings._role_arn import role_arn_problem
 from pydantic_aws_settings._version import __version__
+from pydantic_aws_settings.cli import iam_policy as iam_policy_command
 from pydantic_aws_settings.cli import main
+from pydantic_aws_settings.cli._common import UsageError
 from pydantic_aws_settings.cli.exec import resolve_environment
 from pydantic_aws_settings.references import looks_like_reference, parse_reference, unescape
 
@@ -270,3 +273,104 @@ class TestModulesThatCannotBeImported:
         result = run_cli("iam-policy", "broken_too:S", cwd=tmp_path)
         assert result.returncode == 2
         assert "cannot import 'broken_too': ZeroDivisionError: division by zero" in result.stderr
+
+
+ROLE_APP = """
+from pydantic_settings import SettingsConfigDict
+
+from pydantic_aws_settings import AWSBaseSettings
+
+
+class S(AWSBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEAPP_")
+    key: str = "none"
+
+
+class Configured(AWSBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEAPP_", aws_role_arn="app-config")
+    key: str = "none"
+"""
+
+ROLE = "arn:aws:iam::123456789012:role/app"
+
+
+class TestRoleArns:
+    """A malformed role ARN is refused before anything, naming what to set."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "app-config",
+            "arn:aws",
+            "arn:aws:iam::123:role/app",
+            "arn:aws:iam:us-east-1:123456789012:role/app",
+            "arn:aws:iam::123456789012:user/app",
+            "arn:aws:sts::123456789012:assumed-role/app/session",
+            "arn:nope:iam::123456789012:role/app",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/bad name",
+            "arn:aws:iam::123456789012:role//app",
+            "arn:aws:s3:::bucket",
+        ],
+    )
+    def test_malformed(self, text: str) -> None:
+        """Each names the expected shape."""
+        problem = role_arn_problem(text)
+        assert problem is not None
+        assert problem.endswith("(expected arn:aws:iam::ACCOUNT:role/NAME)")
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            ROLE,
+            "arn:aws:iam::123456789012:role/team/app",
+            "arn:aws-cn:iam::123456789012:role/a+b=c,d.e@f_g-h",
+        ],
+    )
+    def test_well_formed(self, text: str) -> None:
+        """A role ARN, with or without a path, in any partition."""
+        assert role_arn_problem(text) is None
+
+    @pytest.mark.parametrize(
+        ("args", "env", "where"),
+        [
+            (["iam-policy", "roleapp:S", "--role", "app-config"], {}, "--role"),
+            (["iam-policy", "--env", "--role", "app-config"], {}, "--role"),
+            (["iam-policy", "roleapp:S"], {"PYDANTIC_AWS_ROLE_ARN": "app-config"}, "PYDANTIC_AWS_ROLE_ARN"),
+            (["iam-policy", "--env"], {"PYDANTIC_AWS_ROLE_ARN": "app-config"}, "PYDANTIC_AWS_ROLE_ARN"),
+            (["iam-policy", "roleapp:Configured"], {}, "aws_role_arn (in the model_config of Configured"),
+        ],
+    )
+    def test_iam_policy_refuses_it(
+        self, args: list[str], env: dict[str, str], where: str, tmp_path: Path
+    ) -> None:
+        """Exit 2 naming what to set, and no policy (it used to grant sts:AssumeRole on 'app-config')."""
+        (tmp_path / "roleapp.py").write_text(ROLE_APP)
+        result = run_cli(*args, cwd=tmp_path, env=env)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        assert f"iam-policy: {where}" in result.stderr
+        assert "'app-config' is not an ARN (expected arn:aws:iam::ACCOUNT:role/NAME)" in result.stderr
+
+    def test_role_option_names_the_role_to_grant(self, tmp_path: Path) -> None:
+        """`--role` is the role granted, over the options' own."""
+        (tmp_path / "roleapp.py").write_text(ROLE_APP)
+        result = run_cli(
+            "iam-policy", "roleapp:S", "--role", ROLE, cwd=tmp_path, env={"PYDANTIC_AWS_ROLE_ARN": "x"}
+        )
+        assert result.returncode == 0, result.stderr
+        [statement] = json.loads(result.stdout)["Statement"]
+        assert (statement["Sid"], statement["Resource"]) == ("AssumeRole", [ROLE])
+
+    def test_when_the_options_refuse_it_first(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Options that raise on a malformed role themselves: still exit 2, naming the variable."""
+
+        def refuse(settings_cls: object) -> None:
+            raise AWSSettingsError("PYDANTIC_AWS_ROLE_ARN: malformed")
+
+        monkeypatch.setenv("PYDANTIC_AWS_ROLE_ARN", "app-config")
+        monkeypatch.setattr(iam_policy_command, "class_references", refuse)
+        with pytest.raises(UsageError, match=r"PYDANTIC_AWS_ROLE_ARN: 'app-config' is not an ARN"):
+            iam_policy_command.iam_policy(Text)

@@ -28,9 +28,10 @@ from __future__ import annotations
 import functools
 import re
 
+from pydantic_aws_settings.references import _PARTITIONS
+
 __all__ = ["near_miss"]
 
-_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 #: Leading quotes or whitespace, a name of letters (with `-`, `_` or spaces inside) and a separator that
 #: whitespace does not follow (`Optional: set this` is prose, not a reference).
 _HEAD = re.compile(r"([\s\"']*)([A-Za-z][A-Za-z_ -]{0,39})([:;])(?!\s)")
