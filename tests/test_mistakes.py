@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsError, InvalidReferenceError, ResolutionError
 from pydantic_aws_settings._role_arn import role_arn_problem
 from pydantic_aws_settings._version import __version__
+from pydantic_aws_settings.cli import check as check_command
 from pydantic_aws_settings.cli import iam_policy as iam_policy_command
 from pydantic_aws_settings.cli import main
 from pydantic_aws_settings.cli._common import UsageError
+from pydantic_aws_settings.cli.check import MASK
 from pydantic_aws_settings.cli.exec import resolve_environment
 from pydantic_aws_settings.references import looks_like_reference, parse_reference, unescape
 
@@ -374,3 +379,70 @@ class TestRoleArns:
         monkeypatch.setattr(iam_policy_command, "class_references", refuse)
         with pytest.raises(UsageError, match=r"PYDANTIC_AWS_ROLE_ARN: 'app-config' is not an ARN"):
             iam_policy_command.iam_policy(Text)
+
+
+class Shapes(AWSBaseSettings):
+    """Fields of every JSON shape, fed by `SHAPES_*` or defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="SHAPES_")
+    port: int = 5432
+    ratio: float = 0.5
+    enabled: bool = True
+    hosts: list[str] = Field(default_factory=lambda: ["a", "b"])
+    limits: dict[str, int] = Field(default_factory=lambda: {"max": 3})
+    nothing: str | None = None
+    token: SecretStr = SecretStr("tok-9a1")
+    blob: bytes = b"blob-9a1"
+    keys: dict[str, SecretStr] = Field(default_factory=lambda: {"k": SecretStr("key-9a1")})
+    blobs: list[bytes] = Field(default_factory=lambda: [b"list-9a1"])
+    when: datetime.date = datetime.date(2026, 1, 2)
+
+
+class TestCheckJson:
+    """`check --json` gives JSON values, secrets still masked."""
+
+    def test_values_are_json_values(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Numbers as numbers, lists as lists, dicts as objects, None as null; secrets masked at any depth."""
+        monkeypatch.setenv("SHAPES_PORT", "6543")
+        monkeypatch.setenv("SHAPES_HOSTS", '["x.example.com"]')
+        assert check_command.check(Shapes, as_json=True) == 0
+        out = capsys.readouterr().out
+        values = {row["field"]: row["value"] for row in json.loads(out)}
+        assert values == {
+            "port": 6543,
+            "ratio": 0.5,
+            "enabled": True,
+            "hosts": ["x.example.com"],
+            "limits": {"max": 3},
+            "nothing": None,
+            "token": MASK,
+            "blob": MASK,
+            "keys": {"k": MASK},
+            "blobs": [MASK],
+            "when": "2026-01-02",
+        }
+        assert "9a1" not in out
+
+    def test_the_table_masks_secrets_inside_containers_too(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A bytes value inside a list is masked in the table as in the JSON."""
+        assert check_command.check(Shapes) == 0
+        out = capsys.readouterr().out
+        assert "9a1" not in out
+        assert '["********"]' in out
+
+    def test_values_from_secrets_are_masked(
+        self, sm: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """A number from Secrets Manager is masked, not shown as a number."""
+        sm.create_secret(Name="shapes/port", SecretString="7654")
+        monkeypatch.setenv("SHAPES_PORT", "secretsmanager:shapes/port")
+        assert check_command.check(Shapes, as_json=True) == 0
+        [row] = [row for row in json.loads(capsys.readouterr().out) if row["field"] == "port"]
+        assert row == {
+            "field": "port",
+            "origin": "env SHAPES_PORT",
+            "reference": "secretsmanager:shapes/port",
+            "value": MASK,
+        }
