@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsError, InvalidReferenceError, ResolutionError
@@ -21,6 +21,7 @@ from pydantic_aws_settings.cli import check as check_command
 from pydantic_aws_settings.cli import iam_policy as iam_policy_command
 from pydantic_aws_settings.cli import main
 from pydantic_aws_settings.cli._common import UsageError
+from pydantic_aws_settings.cli._validation import validation_text
 from pydantic_aws_settings.cli.check import MASK
 from pydantic_aws_settings.cli.exec import resolve_environment
 from pydantic_aws_settings.references import looks_like_reference, parse_reference, unescape
@@ -446,3 +447,90 @@ class TestCheckJson:
             "reference": "secretsmanager:shapes/port",
             "value": MASK,
         }
+
+
+class Endpoint(BaseModel):
+    """A nested model, filled by a JSON secret or by `VALID_DB__*` variables."""
+
+    host: str
+    port: int
+
+
+class Validated(AWSBaseSettings):
+    """Settings whose validation fails in the tests below."""
+
+    model_config = SettingsConfigDict(env_prefix="VALID_", env_nested_delimiter="__")
+    port: int = 1
+    name: str
+    db: Endpoint | None = None
+
+
+class TestValidationErrorsNameTheVariable:
+    """`check` prints each validation error with the variable its value came from, never the value."""
+
+    def errors(self, capsys: pytest.CaptureFixture[str]) -> str:
+        """Run check on `Validated`, expecting exit 1; return stderr."""
+        assert check_command.check(Validated) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        return captured.err
+
+    def test_a_plain_variable(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An environment value that does not validate: its variable, not its value."""
+        monkeypatch.setenv("VALID_PORT", "port-7f3")
+        monkeypatch.setenv("VALID_NAME", "app")
+        err = self.errors(capsys)
+        assert "  port: Input should be a valid integer" in err
+        assert "[type=int_parsing] (from VALID_PORT)" in err
+        assert "port-7f3" not in err
+
+    def test_a_fetched_value(self, sm: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+        """A secret that does not validate: the variable and the reference."""
+        sm.create_secret(Name="valid/port", SecretString="secret-7f3")
+        monkeypatch.setenv("VALID_PORT", "secretsmanager:valid/port")
+        monkeypatch.setenv("VALID_NAME", "app")
+        err = self.errors(capsys)
+        assert "(from VALID_PORT = 'secretsmanager:valid/port')" in err
+        assert "secret-7f3" not in err
+
+    def test_a_nested_variable(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A nested key set by its own variable is named by it, not by the first of its siblings."""
+        monkeypatch.setenv("VALID_NAME", "app")
+        monkeypatch.setenv("VALID_DB__HOST", "db.internal")
+        monkeypatch.setenv("VALID_DB__PORT", "nested-7f3")
+        err = self.errors(capsys)
+        assert "  db.port: Input should be a valid integer" in err
+        assert "(from VALID_DB__PORT)" in err
+        assert "nested-7f3" not in err
+
+    def test_a_missing_field_names_what_to_set(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A required field nothing supplied: the variables that would; a nested one, most specific first."""
+        monkeypatch.setenv("VALID_DB__PORT", "5432")
+        err = self.errors(capsys)
+        assert "  name: Field required [type=missing] (set VALID_NAME)" in err
+        assert "  db.host: Field required [type=missing] (set VALID_DB__HOST or VALID_DB)" in err
+
+    def test_a_key_missing_from_a_secret(self, sm: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+        """A JSON secret without a key the model needs: the reference that lacks it."""
+        sm.create_secret(Name="valid/db", SecretString=json.dumps({"port": 5432}))
+        monkeypatch.setenv("VALID_DB", "secretsmanager:valid/db")
+        monkeypatch.setenv("VALID_NAME", "app")
+        err = self.errors(capsys)
+        assert "  db.host: Field required [type=missing] (from VALID_DB = 'secretsmanager:valid/db')" in err
+
+    def test_without_origins_the_error_is_unchanged(self) -> None:
+        """No origins, no class: the lines pydantic gives, without a source."""
+        with pytest.raises(ValidationError) as caught:
+            Validated(port="x")  # type: ignore[arg-type]
+        text = validation_text(caught.value)
+        assert text.splitlines()[1:] == [
+            "  port: Input should be a valid integer, unable to parse string as an integer"
+            " [type=int_parsing]",
+            "  name: Field required [type=missing]",
+        ]

@@ -12,6 +12,7 @@ from pydantic_core import to_jsonable_python
 from pydantic_settings import BaseSettings, SettingsError
 
 from pydantic_aws_settings.cli._common import aws_sources, load_class
+from pydantic_aws_settings.cli._validation import validation_text
 from pydantic_aws_settings.source import Origin, recording_origins
 
 if TYPE_CHECKING:
@@ -138,22 +139,16 @@ def render_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def _validation_text(exc: ValidationError) -> str:
-    """A validation error without the input values: location, message and type of each error."""
-    lines = [f"{exc.error_count()} validation error(s) for {exc.title}"]
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        location = ".".join(str(part) for part in error["loc"]) or "(model)"
-        lines.append(f"  {location}: {error['msg']} [type={error['type']}]")
-    return "\n".join(lines)
-
-
 def check(settings_cls: type[BaseSettings], as_json: bool = False) -> int:
     """Load a settings class as the application would and print where each value came from."""
+    origins: dict[str, Origin] = {}
     try:
-        with recording_origins() as origins:
+        with recording_origins() as recorded:
+            origins = recorded  # filled before validation: a validation error can name the variables
             settings = settings_cls()
     except ValidationError as exc:
-        print(f"{settings_cls.__name__} did not load:\n{_validation_text(exc)}", file=sys.stderr)
+        explained = validation_text(exc, origins, settings_cls)
+        print(f"{settings_cls.__name__} did not load:\n{explained}", file=sys.stderr)
         return 1
     except SettingsError as exc:  # ResolutionError, an option's error, pydantic-settings' parse errors
         print(f"{settings_cls.__name__} did not load:\n{exc}", file=sys.stderr)
