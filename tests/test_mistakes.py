@@ -14,7 +14,13 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, AWSSettingsError, InvalidReferenceError, ResolutionError
+from pydantic_aws_settings import (
+    AWSBaseSettings,
+    AWSSettingsError,
+    InvalidReferenceError,
+    ResolutionError,
+    values,
+)
 from pydantic_aws_settings._role_arn import role_arn_problem
 from pydantic_aws_settings._version import __version__
 from pydantic_aws_settings.cli import check as check_command
@@ -24,7 +30,9 @@ from pydantic_aws_settings.cli._common import UsageError
 from pydantic_aws_settings.cli._validation import validation_text
 from pydantic_aws_settings.cli.check import MASK
 from pydantic_aws_settings.cli.exec import resolve_environment
-from pydantic_aws_settings.references import looks_like_reference, parse_reference, unescape
+from pydantic_aws_settings.fetch import Fetched
+from pydantic_aws_settings.references import Reference, looks_like_reference, parse_reference, unescape
+from pydantic_aws_settings.values import extract
 
 SCRIPT = Path(sys.executable).with_name("pydantic-aws-settings")
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
@@ -42,6 +50,13 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
         timeout=60,
         check=False,
     )
+
+
+def parse(text: str) -> Reference:
+    """A reference that parses."""
+    ref = parse_reference(text)
+    assert ref is not None
+    return ref
 
 
 class Text(AWSBaseSettings):
@@ -534,3 +549,60 @@ class TestValidationErrorsNameTheVariable:
             " [type=int_parsing]",
             "  name: Field required [type=missing]",
         ]
+
+
+DEEP = '{"k": ' + "[" * 5000 + "]" * 5000 + "}"
+
+
+class TestDeepJson:
+    """JSON nested deeper than Python's recursion limit is an InvalidJSON failure, not a RecursionError."""
+
+    def test_behind_a_key(self) -> None:
+        """`#KEY` on a value nested 5,000 deep."""
+        value, problem = extract(parse("secretsmanager:deep#k"), Fetched(DEEP, "SecretString"))
+        assert value is None
+        assert problem is not None
+        assert (problem.code, problem.message) == (
+            "InvalidJSON",
+            "#k needs a JSON object, and the value is JSON nested too deeply to decode",
+        )
+
+    def test_when_writing_the_key_back(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A key's value that decodes but cannot be written back out as JSON text."""
+
+        def too_deep(value: object) -> str:
+            raise RecursionError
+
+        monkeypatch.setattr(values, "json_text", too_deep)
+        _, problem = extract(parse("ssm:/x#k"), Fetched('{"k": [1]}', "String"))
+        assert problem is not None
+        assert (problem.code, problem.message) == (
+            "InvalidJSON",
+            "the value of #k is JSON nested too deeply to decode",
+        )
+
+    def test_below_a_path(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Parameters below a path that cannot be written as one JSON object."""
+
+        def too_deep(flat: object) -> dict[str, object]:
+            raise RecursionError
+
+        monkeypatch.setattr(values, "nest", too_deep)
+        _, problem = extract(parse("ssm:/x/"), Fetched({"/x/a": Fetched("1", "String")}, "String"))
+        assert problem is not None
+        assert problem.code == "InvalidJSON"
+
+    def test_in_a_load_names_the_field_and_variable(self, sm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Through a settings load: the usual ResolutionError, naming field, variable and reference."""
+        sm.create_secret(Name="deep/json", SecretString=DEEP)
+        monkeypatch.setenv("MISTAKE_TEXT", "secretsmanager:deep/json#k")
+        with pytest.raises(ResolutionError) as caught:
+            Text()
+        [failure] = caught.value.failures
+        assert (failure.field, failure.variable, failure.reference, failure.code) == (
+            "text",
+            "MISTAKE_TEXT",
+            "secretsmanager:deep/json#k",
+            "InvalidJSON",
+        )
+        assert "nested too deeply" in failure.detail
