@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic_aws_settings import (
     AWSSettingsError,
     InvalidReferenceError,
     ResolutionError,
+    invalidate_field,
     values,
 )
 from pydantic_aws_settings._role_arn import role_arn_problem
@@ -606,3 +608,41 @@ class TestDeepJson:
             "InvalidJSON",
         )
         assert "nested too deeply" in failure.detail
+
+
+class Invalidated(AWSBaseSettings):
+    """Fields `invalidate_field` is asked about."""
+
+    model_config = SettingsConfigDict(env_prefix="INVALIDATED_", env_nested_delimiter="__")
+    password: str = "x"
+    db: Endpoint | None = None
+    limits: dict[str, int] = Field(default_factory=dict)
+
+
+class TestInvalidateField:
+    """`invalidate_field` refuses a field the class does not have, naming the known ones."""
+
+    @pytest.mark.parametrize(
+        ("field", "message"),
+        [
+            (
+                "pasword",
+                "Invalidated has no field 'pasword' (invalidate_field('pasword'));"
+                " known: db, limits, password",
+            ),
+            (
+                "db.hots",
+                "Invalidated.db has no field 'hots' (invalidate_field('db.hots')); known: host, port",
+            ),
+            ("", "Invalidated has no field ''"),
+        ],
+    )
+    def test_unknown(self, field: str, message: str) -> None:
+        """A ValueError naming the field, where it was looked for, and the fields there are."""
+        with pytest.raises(ValueError, match=re.escape(message)):
+            invalidate_field(Invalidated, field)
+
+    @pytest.mark.parametrize("field", ["password", "db", "db.host", "limits", "limits.anything"])
+    def test_known(self, field: str) -> None:
+        """A field, a nested model's key, or any key below a dict: nothing cached, nothing dropped."""
+        assert invalidate_field(Invalidated, field) == 0
