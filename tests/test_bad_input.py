@@ -185,8 +185,6 @@ class TestMalformedReferences:
     @pytest.mark.parametrize(
         "text",
         [
-            "SSM:/prod/db",  # prefixes are case-sensitive
-            "Secretsmanager:prod/db",
             "arn:aws:sns:us-east-1:123456789012:topic",  # another service's ARN
             "arn:aws:ssm:us-east-1:123456789012:document/x",  # an SSM resource other than a parameter
             "postgres://user@host/db?sslmode=require#frag",

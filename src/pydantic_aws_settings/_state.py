@@ -124,8 +124,29 @@ def invalidate_field(settings_cls: type[BaseSettings], field: str) -> int:
     For an application whose database rejected a password that was just rotated: invalidate the field,
     load again, and the new password is fetched. When no reference names the field directly, the bulk
     import entries are dropped, since one of them may supply it. Returns how many entries went.
+
+    Raises:
+        ValueError: the class has no such field (or the nested model no such key), naming it and the
+            known ones: a misspelt name would otherwise drop nothing, or the bulk import entries, silently.
     """
+    import typing
+
+    from pydantic import BaseModel
+
     from pydantic_aws_settings.source import AWSSettingsSource, aws_sources_of
+
+    model: type[BaseModel] | None = settings_cls
+    for depth, part in enumerate(field.split(".")):
+        if model is None:  # below a dict or any other type: any key may be there
+            break
+        info = model.model_fields.get(part)
+        if info is None:
+            known = ", ".join(sorted(model.model_fields)) or "none"
+            where = settings_cls.__name__ + "".join(f".{p}" for p in field.split(".")[:depth])
+            raise ValueError(f"{where} has no field {part!r} (invalidate_field({field!r})); known: {known}")
+        kinds = [info.annotation, *typing.get_args(info.annotation)]  # `Model | None` too
+        models = [k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)]
+        model = models[0] if len(models) == 1 else None
 
     # The class's own sources (a keyword such as `aws_import=` lives on them); a class that composes
     # none is planned with the default source, as before.

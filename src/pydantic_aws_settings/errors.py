@@ -7,7 +7,7 @@ a `ValueError`), so an application that already handles pydantic-settings' error
 ValueError
  └── pydantic_settings.SettingsError
       └── AWSSettingsError                  root of this library
-           ├── InvalidReferenceError        a string that looks like a reference but does not parse
+           ├── InvalidReferenceError        a malformed reference, or a near miss (a misspelt prefix)
            └── ResolutionError              every failure of one load, gathered
 ```
 
@@ -35,6 +35,10 @@ class AWSSettingsError(SettingsError):
 
 class InvalidReferenceError(AWSSettingsError):
     """A string has the form of a reference (`secretsmanager:`, `ssm:`, `optional:`, an ARN) but is malformed.
+
+    Also raised for a near miss, a string that looks like a misspelt reference (`SSM:x`, `ssm;x`,
+    `secretmanager:x`, a quoted reference): its reason names the form it probably meant, and the escape
+    `plain:TEXT` that passes such a text through as a plain value.
 
     Attributes:
         text: the reference as written.

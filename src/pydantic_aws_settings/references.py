@@ -2,8 +2,11 @@
 
 A value is a reference when it starts with `secretsmanager:`, `ssm:` or `optional:`, or is a bare
 Secrets Manager secret ARN or SSM parameter ARN. Any other value is plain and is used as it is.
-Prefixes are case-sensitive (`SSM:x` is plain). A value that starts like a reference but does not
-parse raises `InvalidReferenceError`; it is never passed through as plain text.
+A value that starts like a reference but does not parse raises `InvalidReferenceError`; it is never
+passed through as plain text. Prefixes are case-sensitive, and a value that looks like a misspelt
+reference (`SSM:x`, `ssm;x`, `secretmanager:x`, `parameter:x`, `"ssm:x"`, a secret ARN in an unknown
+partition: see `_near_miss`) raises `InvalidReferenceError` too, naming the form it probably meant.
+`plain:TEXT` is the escape: a plain value, `TEXT` (`unescape` gives it), whatever `TEXT` looks like.
 
 | written | parsed as |
 |---|---|
@@ -24,6 +27,8 @@ parse raises `InvalidReferenceError`; it is never passed through as plain text.
 | `optional:REF` | REF with `optional=True` |
 | `arn:P:ssm:...` of a resource other than `parameter/` | plain value (`None`) |
 | an ARN of any other service, any other string | plain value (`None`) |
+| `plain:TEXT` | plain value (`None`): `TEXT` as it is (`unescape`) |
+| a near miss: `SSM:x`, `ssm;x`, `secretmanager:x`, `parameter:x`, ... | `InvalidReferenceError` |
 
 `SECRET_ARN` is `arn:P:secretsmanager:REGION:ACCOUNT:secret:NAME` (NAME with or without the random
 suffix: a full or partial ARN), `PARAMETER_ARN` is `arn:P:ssm:REGION:ACCOUNT:parameter/NAME`, and `P`
@@ -70,7 +75,19 @@ __all__ = [
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 _SECRET_ARN_PREFIXES = tuple(f"arn:{partition}:secretsmanager:" for partition in _PARTITIONS)
 _SSM_ARN_PREFIXES = tuple(f"arn:{partition}:ssm:" for partition in _PARTITIONS)
-_PREFIXES = ("secretsmanager:", "ssm:", "optional:", *_SECRET_ARN_PREFIXES, *_SSM_ARN_PREFIXES)
+_REFERENCE_PREFIXES = ("secretsmanager:", "ssm:", "optional:", *_SECRET_ARN_PREFIXES, *_SSM_ARN_PREFIXES)
+#: The escape: `plain:TEXT` is the plain value `TEXT`, whatever `TEXT` looks like.
+ESCAPE = "plain:"
+_PREFIXES = (*_REFERENCE_PREFIXES, ESCAPE)
+_LEADS = "\"' \t\n\r"
+_STEMS = ("se", "sc", "ss", "sy", "pa", "op", "aw", "ar")
+#: The first two characters (in any case) of every near miss (`_near_miss`): the names it knows, or
+#: quotes or whitespace. A value that starts otherwise is plain without a closer look.
+_STARTS = frozenset(
+    {a + b for stem in _STEMS for a in (stem[0], stem[0].upper()) for b in (stem[1], stem[1].upper())}
+    | {lead + after for lead in _LEADS for after in _LEADS + "spoaSPOA"}
+)
+_FIRST = frozenset(start[0] for start in _STARTS)
 
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]+")
 _SECRET_NAME_MAX = 512
@@ -215,9 +232,10 @@ Reference: TypeAlias = SecretReference | ParameterReference
 def looks_like_reference(text: str) -> bool:
     """Tell cheaply whether a value starts like a reference.
 
-    A prefix test only, fast enough to run on every environment value: `secretsmanager:`, `ssm:`,
-    `optional:`, or a Secrets Manager or SSM ARN of a known partition. A value for which this is `False`
-    is plain; one for which it is `True` may still be plain (an SSM document ARN) or malformed.
+    A prefix test, fast enough to run on every environment value: `secretsmanager:`, `ssm:`,
+    `optional:`, a Secrets Manager or SSM ARN of a known partition, the escape `plain:`, or a near miss
+    (a misspelt prefix, see `parse_reference`). A value for which this is `False` is plain as it is;
+    one for which it is `True` may still be plain (an SSM document ARN, an escaped value) or malformed.
 
     Args:
         text: the value as written.
@@ -225,7 +243,38 @@ def looks_like_reference(text: str) -> bool:
     Returns:
         Whether `parse_reference` has to look at the value.
     """
-    return text.startswith(_PREFIXES)
+    if text.startswith(_PREFIXES):
+        return True
+    # `_suspect`, inlined: this runs on every environment value of every load (a one-character slice
+    # builds no string).
+    return text[:1] in _FIRST and text[:2] in _STARTS and _near_miss(text) is not None
+
+
+def _suspect(text: str) -> bool:
+    """Whether a value that is not a reference starts like a near miss (`_near_miss` looks closer)."""
+    return text[:1] in _FIRST and text[:2] in _STARTS
+
+
+def _near_miss(text: str) -> str | None:
+    """`_near_miss.near_miss`, imported on first use: most processes never see a near miss."""
+    from pydantic_aws_settings._near_miss import near_miss
+
+    return near_miss(text)
+
+
+def unescape(text: str) -> str | None:
+    """The plain value of an escaped text: `plain:TEXT` is `TEXT`, whatever `TEXT` looks like.
+
+    The escape lets an operator pass on a value that would otherwise be taken as a reference or refused
+    as a near miss (`plain:SSM:x` is the plain value `SSM:x`). `parse_reference` returns `None` for it.
+
+    Args:
+        text: the value as written.
+
+    Returns:
+        The text after `plain:`, or `None` when the text is not escaped (it is used as it is, or parsed).
+    """
+    return text[len(ESCAPE) :] if text.startswith(ESCAPE) else None
 
 
 def parse_reference(text: str, variable: str | None = None) -> Reference | None:
@@ -236,12 +285,20 @@ def parse_reference(text: str, variable: str | None = None) -> Reference | None:
         variable: where the value came from (an environment variable, ...), named in the error.
 
     Returns:
-        The reference, or `None` when the value is plain.
+        The reference, or `None` when the value is plain (an escaped `plain:TEXT` included: its value
+        is `unescape(text)`).
 
     Raises:
-        InvalidReferenceError: the value has the form of a reference but is malformed.
+        InvalidReferenceError: the value has the form of a reference but is malformed, or is a near miss:
+            it looks like a misspelt reference (`SSM:x`, `ssm;x`, `secretmanager:x`, `parameter:x`,
+            quoted, a secret ARN of an unknown partition, ...); the reason names the form it probably
+            meant.
     """
     if not text.startswith(_PREFIXES):
+        if _suspect(text):
+            reason = _near_miss(text)
+            if reason is not None:
+                raise InvalidReferenceError(text, reason, variable)
         return None
     try:
         return _parse(text, 0, optional=False)
@@ -308,14 +365,20 @@ def _parse(text: str, start: int, *, optional: bool) -> Reference | None:
         if optional:
             raise _Invalid("`optional:` given twice")
         inner = start + len("optional:")
-        reference = _parse(text, inner, optional=True) if text.startswith(_PREFIXES, inner) else None
-        if reference is None:
-            raise _Invalid("optional: must be followed by a reference")
-        return reference
+        if text.startswith(_REFERENCE_PREFIXES, inner):
+            reference = _parse(text, inner, optional=True)
+            if reference is not None:
+                return reference
+        why = _near_miss(text[inner:]) if _suspect(text[inner:]) else None
+        raise _Invalid("optional: must be followed by a reference" + (f": {why}" if why else ""))
     if text.startswith(_SECRET_ARN_PREFIXES, start):
         return _parse_bare_secret(text, start, optional)
-    if text.startswith(_SSM_ARN_PREFIXES, start) and _is_parameter_arn(text, start):
-        return _parse_parameter_arn(text, start, optional, bare=True)
+    if text.startswith(_SSM_ARN_PREFIXES, start):
+        if _is_parameter_arn(text, start):
+            return _parse_parameter_arn(text, start, optional, bare=True)
+        why = _near_miss(text[start:])  # `parameters/x`, no account: a parameter ARN that does not parse
+        if why is not None:
+            raise _Invalid(why)
     return None
 
 

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["PathConflictError", "extract", "json_text", "nest", "settle"]
 
 
+#: Why JSON nested deeper than Python's recursion limit allows is refused (not a RecursionError).
+_TOO_DEEP = "is JSON nested too deeply to decode"
+
+
 class PathConflictError(ValueError):
     """Two parameters below a path cannot both be placed in one mapping."""
 
@@ -65,19 +69,26 @@ def extract(ref: Reference, fetched: Fetched) -> tuple[str | bytes | None, Fetch
             return json.dumps(nest(data)), None
         except PathConflictError as exc:
             return None, FetchFailure("PathConflict", str(exc))
+        except RecursionError:  # SSM allows 15 levels: only a misbehaving endpoint could send more
+            return None, FetchFailure("InvalidJSON", f"the parameters below the path {_TOO_DEEP}")
     if ref.key is None:
         return data, None
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         return None, FetchFailure("InvalidJSON", f"#{ref.key} needs a JSON object, and the value is not JSON")
+    except RecursionError:
+        return None, FetchFailure("InvalidJSON", f"#{ref.key} needs a JSON object, and the value {_TOO_DEEP}")
     if not isinstance(document, dict):
         return None, FetchFailure(
             "NotJSONObject", f"#{ref.key} needs a JSON object, and the value is not one"
         )
     if ref.key not in document:
         return None, FetchFailure("KeyNotFound", f"the JSON object has no key {ref.key!r}")
-    return json_text(document[ref.key]), None
+    try:
+        return json_text(document[ref.key]), None
+    except RecursionError:  # decoded within the limit, but not written back out within it
+        return None, FetchFailure("InvalidJSON", f"the value of #{ref.key} {_TOO_DEEP}")
 
 
 def settle(ref: Reference, outcome: Outcome, shape: Shape | None = None) -> tuple[Any, FetchFailure | None]:

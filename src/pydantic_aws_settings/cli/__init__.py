@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from pydantic_aws_settings._version import __version__
 from pydantic_aws_settings.cli import check, demo, iam_policy
 from pydantic_aws_settings.cli import exec as exec_
 from pydantic_aws_settings.cli._common import PROG, UsageError, load_class
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Load pydantic settings whose values come from Secrets Manager and SSM Parameter Store.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {__version__}", help="print the version and exit"
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -66,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    except AWSSettingsError as exc:  # a malformed marker raises when the settings module is imported
+    except AWSSettingsError as exc:  # an option's bad value, met outside a load
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     return status

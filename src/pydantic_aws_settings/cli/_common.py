@@ -6,7 +6,8 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic_settings import BaseSettings
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsError
 
 if TYPE_CHECKING:
     import argparse
@@ -44,7 +45,14 @@ class UsageError(Exception):
 
 
 def load_class(spec: str) -> type[BaseSettings]:
-    """Import `MODULE:CLASS` (from the current directory too) and check that it is a settings class."""
+    """Import `MODULE:CLASS` (from the current directory too) and check that it is a settings class.
+
+    Raises:
+        UsageError: the spec is not `MODULE:CLASS`; the module cannot be imported, for any reason (not
+            found, a syntax error, any exception while it runs, `sys.exit`), named with the error's type
+            and message (a validation error's without its inputs); or the class is not there or is
+            not a settings class.
+    """
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
         raise UsageError(f"expected MODULE:CLASS, got {spec!r}")
@@ -52,8 +60,8 @@ def load_class(spec: str) -> type[BaseSettings]:
         sys.path.insert(0, "")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"cannot import {module_name!r}: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # whatever stops the import is reported, as a usage error
+        raise UsageError(f"cannot import {module_name!r}: {_import_error_text(exc)}") from exc
     found: Any = module
     for part in class_name.split("."):
         found = getattr(found, part, None)
@@ -62,3 +70,14 @@ def load_class(spec: str) -> type[BaseSettings]:
     if not (isinstance(found, type) and issubclass(found, BaseSettings)):
         raise UsageError(f"{spec} is not a pydantic-settings BaseSettings class")
     return found
+
+
+def _import_error_text(exc: BaseException) -> str:
+    """What stopped an import, in one line or a few: the error's type and message, never inputs."""
+    if isinstance(exc, ValidationError):  # settings loaded at import time: the inputs may be secrets
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(model)'}: {e['msg']}" for e in errors)
+        return f"ValidationError for {exc.title}: {where}"
+    if isinstance(exc, ModuleNotFoundError | SettingsError):  # names the module, or fields and variables
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

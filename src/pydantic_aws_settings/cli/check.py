@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from pydantic_core import to_jsonable_python
 from pydantic_settings import BaseSettings, SettingsError
 
 from pydantic_aws_settings.cli._common import load_class
+from pydantic_aws_settings.cli._validation import validation_text
 from pydantic_aws_settings.source import Origin, aws_sources_of, recording_origins
 
 if TYPE_CHECKING:
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.cli._common import Subparsers
 
-__all__ = ["MASK", "Row", "add_parser", "check", "render_table", "rows_for", "run"]
+__all__ = ["MASK", "Row", "add_parser", "check", "json_rows", "render_table", "rows_for", "run"]
 
 MASK = "********"
 
@@ -26,21 +29,46 @@ MASK = "********"
 Row = tuple[str, str, str, str]
 
 
+_SECRET_TYPES = (SecretStr, SecretBytes, bytes, bytearray)
+
+
+def _jsonable(value: Any) -> Any:
+    """A value as JSON values (objects, lists, numbers, ...), every secret type in it masked, at any depth."""
+    if isinstance(value, _SECRET_TYPES):
+        return MASK
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # JSON has no NaN or Infinity
+    if isinstance(value, BaseModel):
+        return {name: _jsonable(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(item) for item in value]
+    return to_jsonable_python(value, fallback=str)  # dates, decimals, enums, paths, URLs, ...
+
+
+def _masked_value(value: Any, masked: bool) -> Any:
+    """A leaf's value as JSON values, masked whole when its origin is secret."""
+    return MASK if masked and value is not None else _jsonable(value)
+
+
 def _shown(value: Any, masked: bool) -> str:
-    if isinstance(value, (SecretStr, SecretBytes, bytes, bytearray)) or (masked and value is not None):
+    if isinstance(value, _SECRET_TYPES) or (masked and value is not None):
         return MASK
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str) if isinstance(value, (dict, list)) else repr(value)
+    return json.dumps(_jsonable(value)) if isinstance(value, (dict, list)) else repr(value)
 
 
-def _leaves(prefix: str, value: Any, masked: bool) -> Iterator[tuple[str, str]]:
-    """(dotted name, shown value) for a value, nested models flattened with dots."""
+def _leaves(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """(dotted name, value) for a value, nested models flattened with dots."""
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _leaves(f"{prefix}.{name}", getattr(value, name), masked)
+            yield from _leaves(f"{prefix}.{name}", getattr(value, name))
         return
-    yield prefix, _shown(value, masked)
+    yield prefix, value
 
 
 def _origin_text(origin: Origin | None, is_set: bool, unrecorded: str) -> str:
@@ -66,15 +94,37 @@ def rows_for(settings: BaseSettings, origins: Mapping[str, Origin], unrecorded: 
         value masked for `SecretStr`, `SecretBytes`, bytes, and anything from Secrets Manager or a
         SecureString.
     """
-    rows: list[Row] = []
+    return [
+        (dotted, where, reference, _shown(value, masked))
+        for dotted, where, reference, value, masked in _cells(settings, origins, unrecorded)
+    ]
+
+
+def json_rows(
+    settings: BaseSettings, origins: Mapping[str, Origin], unrecorded: str = "init"
+) -> list[dict[str, Any]]:
+    """The `check --json` rows: as `rows_for`, each a `{field, origin, reference, value}` object.
+
+    The value is a JSON value: a number as a number, a list as a list, a dict as an object, `null` for
+    `None`; `********` where `rows_for` masks, and for every secret type inside a list or dict.
+    """
+    return [
+        {"field": dotted, "origin": where, "reference": reference, "value": _masked_value(value, masked)}
+        for dotted, where, reference, value, masked in _cells(settings, origins, unrecorded)
+    ]
+
+
+def _cells(
+    settings: BaseSettings, origins: Mapping[str, Origin], unrecorded: str
+) -> Iterator[tuple[str, str, str, Any, bool]]:
+    """(dotted field, origin, reference, value, masked) for each leaf of a loaded settings object."""
     for name in type(settings).model_fields:
         origin = origins.get(name)
         masked = bool(origin and origin.sensitive)
         where = _origin_text(origin, name in settings.model_fields_set, unrecorded)
         reference = (origin.reference if origin else None) or ""
-        for dotted, shown in _leaves(name, getattr(settings, name), masked):
-            rows.append((dotted, where, reference, shown))
-    return rows
+        for dotted, value in _leaves(name, getattr(settings, name)):
+            yield dotted, where, reference, value, masked
 
 
 def render_table(rows: Sequence[Row]) -> str:
@@ -89,22 +139,16 @@ def render_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def _validation_text(exc: ValidationError) -> str:
-    """A validation error without the input values: location, message and type of each error."""
-    lines = [f"{exc.error_count()} validation error(s) for {exc.title}"]
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        location = ".".join(str(part) for part in error["loc"]) or "(model)"
-        lines.append(f"  {location}: {error['msg']} [type={error['type']}]")
-    return "\n".join(lines)
-
-
 def check(settings_cls: type[BaseSettings], as_json: bool = False) -> int:
     """Load a settings class as the application would and print where each value came from."""
+    origins: dict[str, Origin] = {}
     try:
-        with recording_origins() as origins:
+        with recording_origins() as recorded:
+            origins = recorded  # filled before validation: a validation error can name the variables
             settings = settings_cls()
     except ValidationError as exc:
-        print(f"{settings_cls.__name__} did not load:\n{_validation_text(exc)}", file=sys.stderr)
+        explained = validation_text(exc, origins, settings_cls)
+        print(f"{settings_cls.__name__} did not load:\n{explained}", file=sys.stderr)
         return 1
     except SettingsError as exc:  # ResolutionError, an option's error, pydantic-settings' parse errors
         print(f"{settings_cls.__name__} did not load:\n{exc}", file=sys.stderr)
@@ -117,12 +161,10 @@ def check(settings_cls: type[BaseSettings], as_json: bool = False) -> int:
             " origins of its values were not recorded",
             file=sys.stderr,
         )
-    rows = rows_for(settings, origins, unrecorded)
     if as_json:
-        keys = ("field", "origin", "reference", "value")
-        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        print(json.dumps(json_rows(settings, origins, unrecorded), indent=2))
     else:
-        print(render_table(rows))
+        print(render_table(rows_for(settings, origins, unrecorded)))
     return 0
 
 
@@ -143,7 +185,7 @@ def add_parser(subparsers: Subparsers) -> None:
     sub.add_argument(
         "--json",
         action="store_true",
-        help="print the rows as a JSON list of {field, origin, reference, value}",
+        help="print the rows as a JSON list of {field, origin, reference, value}, each value a JSON value",
     )
     sub.set_defaults(run=run, parser=sub)
 

@@ -15,7 +15,7 @@ from pydantic_aws_settings.cli._common import PROG
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, InvalidReferenceError, ResolutionError
 from pydantic_aws_settings.fetch import FetchFailure
 from pydantic_aws_settings.options import resolve_options
-from pydantic_aws_settings.references import Reference, looks_like_reference, parse_reference
+from pydantic_aws_settings.references import Reference, looks_like_reference, parse_reference, unescape
 from pydantic_aws_settings.values import settle
 
 if TYPE_CHECKING:
@@ -58,9 +58,7 @@ def environment_references(
     found: list[tuple[str, str, Reference]] = []
     failures: list[Failure] = []
     for name, text in sorted(environ.items()):
-        if name.startswith(OPTION_PREFIX) or (only is not None and not name.startswith(tuple(only))):
-            continue
-        if not looks_like_reference(text):
+        if not _selected(name, only) or not looks_like_reference(text):
             continue
         try:
             ref = parse_reference(text, variable=name)
@@ -70,6 +68,11 @@ def environment_references(
         if ref is not None:
             found.append((name, text, ref))
     return found, failures
+
+
+def _selected(name: str, only: Sequence[str] | None) -> bool:
+    """Whether a variable is one `exec` resolves: not an option, and under `--only` when it is given."""
+    return not name.startswith(OPTION_PREFIX) and (only is None or name.startswith(tuple(only)))
 
 
 def _env_text(value: str | bytes, fetched: Fetched) -> tuple[str | None, FetchFailure | None]:
@@ -98,7 +101,8 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
 
     Returns:
         A copy of `environ` with each reference replaced by its value (see `exec --help` for how values
-        are spelled), and each `optional:` reference to something that does not exist removed.
+        are spelled), each escaped `plain:TEXT` by `TEXT`, and each `optional:` reference to something
+        that does not exist removed.
 
     Raises:
         ResolutionError: every variable that could not be resolved, named with its reference and code.
@@ -106,6 +110,10 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
     """
     found, failures = environment_references(environ, only)
     resolved = dict(environ)
+    for name, text in environ.items():
+        plain = unescape(text)  # `plain:TEXT` is the value TEXT, whatever it looks like
+        if plain is not None and _selected(name, only):
+            resolved[name] = plain
     if found:
         from pydantic_aws_settings.resolver import resolve  # imports botocore lazily
 
@@ -155,8 +163,10 @@ its environment. When any reference fails, print every failure and exit 1 withou
 How values are passed: a string secret or parameter as it is; a StringList as its comma-separated text;
 NAME#KEY as the key's value (a value that is not a string as JSON text); ssm:/PATH/ as a JSON object
 nested on '/'; a binary secret as standard base64 (an environment variable cannot hold arbitrary bytes).
-An optional: reference to something that does not exist removes the variable. PYDANTIC_AWS_* variables
-are options, never references, and are passed on unchanged.
+An optional: reference to something that does not exist removes the variable. A value escaped as
+plain:TEXT is passed as TEXT, whatever TEXT looks like. A value that looks like a misspelt reference
+(SSM:x, ssm;x, secretmanager:x, ...) fails like a malformed one. PYDANTIC_AWS_* variables are options,
+never references, and are passed on unchanged.
 
 Exit status: COMMAND's own; 1 when a reference fails; 2 for a usage error; 127 when COMMAND is not found;
 126 when it cannot be run."""

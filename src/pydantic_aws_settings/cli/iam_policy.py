@@ -8,7 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from pydantic_aws_settings.cli._common import PROG, load_class
+from pydantic_aws_settings._role_arn import role_arn_problem
+from pydantic_aws_settings.cli._common import PROG, UsageError, load_class
 from pydantic_aws_settings.cli.exec import ENVIRONMENT, environment_references
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, ResolutionError
 from pydantic_aws_settings.options import resolve_options
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.references import Reference
 
 __all__ = ["add_parser", "class_references", "iam_policy", "run"]
+
+ROLE_VARIABLE = "PYDANTIC_AWS_ROLE_ARN"
 
 
 def class_references(
@@ -55,15 +58,48 @@ def _region(options: Options, environ: Mapping[str, str]) -> str | None:
     return options.region or environ.get("AWS_DEFAULT_REGION", "").strip() or None
 
 
+def _check_role(role: str | None, where: str) -> None:
+    """Refuse a role that is not an IAM role ARN, naming where it was set.
+
+    Raises:
+        UsageError: the role is malformed (exit status 2): a policy granting `sts:AssumeRole` on it would
+            grant nothing, and the load would fail at its first request.
+    """
+    problem = role_arn_problem(role) if role is not None else None
+    if problem is not None:
+        raise UsageError(f"iam-policy: {where}: {problem}; set it to the ARN of the role to assume")
+
+
+def _role_origin(role: str, settings_cls: type[BaseSettings] | None) -> str:
+    """Where a load's role came from, as the operator would fix it."""
+    if settings_cls is None or os.environ.get(ROLE_VARIABLE, "").strip() == role:
+        return ROLE_VARIABLE
+    return f"aws_role_arn (in the model_config of {settings_cls.__name__}, or its AWSSettingsSource)"
+
+
 def iam_policy(
     settings_cls: type[BaseSettings] | None,
     *,
     only: Sequence[str] | None = None,
     account: str | None = None,
+    role: str | None = None,
 ) -> int:
-    """Print the least-privilege IAM policy for a class's references, or for the environment's."""
+    """Print the least-privilege IAM policy for a class's references, or for the environment's.
+
+    Args:
+        settings_cls: the class whose references count, or `None` for the environment's (as `exec`).
+        only: with the environment's: only variables whose name starts with one of these prefixes.
+        account: the account of references given by name.
+        role: the role the load assumes, instead of the options' (`PYDANTIC_AWS_ROLE_ARN`, ...).
+
+    Raises:
+        UsageError: `role`, or the options' role, is not an IAM role ARN.
+    """
     from pydantic_aws_settings.policy import grants_for, policy_document
 
+    _check_role(role, "--role")
+    if role is None and settings_cls is None:
+        _check_role(os.environ.get(ROLE_VARIABLE, "").strip() or None, ROLE_VARIABLE)
     try:
         if settings_cls is None:
             found, failures = environment_references(os.environ, only)
@@ -73,6 +109,8 @@ def iam_policy(
             groups, failures = class_references(settings_cls)
             name = settings_cls.__name__
     except AWSSettingsError as exc:
+        if role is None:  # when the options refuse a malformed role themselves, it is still a usage error
+            _check_role(os.environ.get(ROLE_VARIABLE, "").strip() or None, ROLE_VARIABLE)
         print(f"{PROG} iam-policy: {exc}", file=sys.stderr)
         return 1
     if failures:
@@ -81,7 +119,10 @@ def iam_policy(
     grants = set()
     for references, options in groups:
         region = _region(options, os.environ)
-        grants |= grants_for(references, region=region, account=account, role_arn=options.role_arn)
+        assumed = role or options.role_arn
+        if role is None and assumed is not None:
+            _check_role(assumed, _role_origin(assumed, settings_cls))
+        grants |= grants_for(references, region=region, account=account, role_arn=assumed)
     if not grants:
         print(f"note: {name} resolves no AWS reference: it needs no permission", file=sys.stderr)
     print(json.dumps(policy_document(grants), indent=2))
@@ -95,8 +136,9 @@ secretsmanager:BatchGetSecretValue (resource *: it grants no secret by itself); 
 each parameter's ARN and ssm:GetParametersByPath on each path's ARN and everything below it;
 kms:Decrypt on the regions' keys, only through Secrets Manager or SSM (kms:ViaService), since whether a
 value is a SecureString or uses a customer managed key is not known without reading it; sts:AssumeRole
-on PYDANTIC_AWS_ROLE_ARN when a role is set. A region or account that is not known is '*'. Nothing is
-fetched. Exit status 0, or 1 when a reference is malformed."""
+on the role when one is set (--role, else the settings' aws_role_arn or PYDANTIC_AWS_ROLE_ARN). A region
+or account that is not known is '*'. Nothing is fetched. Exit status 0; 1 when a reference is malformed;
+2 for a usage error, a role that is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) among them."""
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -107,8 +149,8 @@ def add_parser(subparsers: Subparsers) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage=(
-            f"{PROG} iam-policy [-h] [--account ACCOUNT] MODULE:CLASS\n"
-            f"       {PROG} iam-policy [-h] [--account ACCOUNT] --env [--only PREFIX]"
+            f"{PROG} iam-policy [-h] [--account ACCOUNT] [--role ROLE_ARN] MODULE:CLASS\n"
+            f"       {PROG} iam-policy [-h] [--account ACCOUNT] [--role ROLE_ARN] --env [--only PREFIX]"
         ),
     )
     sub.add_argument(
@@ -133,6 +175,11 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="ACCOUNT",
         help="the account id of references given by name (default '*'); an ARN's own account wins",
     )
+    sub.add_argument(
+        "--role",
+        metavar="ROLE_ARN",
+        help="the role the load assumes (default: the settings' aws_role_arn, else PYDANTIC_AWS_ROLE_ARN)",
+    )
     sub.set_defaults(run=run, parser=sub)
 
 
@@ -146,4 +193,4 @@ def run(args: argparse.Namespace) -> int:
     if args.account is not None and not (len(args.account) == 12 and args.account.isdigit()):
         usage.error(f"--account takes a 12-digit account id, not {args.account!r}")
     target = load_class(args.target) if args.target else None
-    return iam_policy(target, only=args.only, account=args.account)
+    return iam_policy(target, only=args.only, account=args.account, role=args.role)
