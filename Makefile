@@ -27,8 +27,9 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 demo: $(STAMP)
 	$(BIN)/pydantic-aws-settings demo
 
-## make test: lint, format check, strict types, the docs build, then the tests (so pytest's summary ends it).
-test: lint types docs pytest
+## make test: lint, format check, strict types, the docs build, the suite on Python 3.10, 3.12 and 3.13
+## (nox), then the whole suite with coverage on the default interpreter (so its pytest summary ends it).
+test: lint types docs pythons pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks noxfile.py
@@ -39,6 +40,10 @@ types: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 --cov --cov-branch --cov-report=term
+
+## make pythons: the suite on each Python the package claims other than the default (noxfile.py).
+pythons: $(STAMP)
+	$(NOX) -s tests
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site

@@ -32,11 +32,23 @@ EXTRAS = ".[dev,demo,bench]"
 UNPINNED = {"setuptools", "wheel", "distribute"}
 
 
+# pydantic-settings 2.16 needs Python 3.11, so 3.10 runs 2.15 (the floor the package declares), on which
+# two tests expect what only 2.16 does: the migration page imports AWSSystemsManagerSettingsSource (new in
+# 2.16), and a dotenv file's unknown APP_UNKNOWN is kept as `app_unknown` by 2.15, `unknown` by 2.16
+# (AWSBaseSettings agrees with BaseSettings on both: the parity the test is about holds).
+NEEDS_PYDANTIC_SETTINGS_2_16 = [
+    "tests/test_docs.py::TestDocs::test_page_runs[docs/how-to/migrating.md]",
+    "tests/test_parity.py::TestParity::test_extra_from_dotenv",
+]
+
+
 @nox.session(python=OTHER_PYTHONS)
 def tests(session: nox.Session) -> None:
     """The whole suite, moto's loopback endpoint included, on one of the other Pythons (no coverage)."""
     session.install("-c", str(CONSTRAINTS), "-e", ".", *TEST_TOOLS)
-    session.run("pytest", "-n", "2", "-q", "-p", "no:cacheprovider", *session.posargs)
+    deselect = NEEDS_PYDANTIC_SETTINGS_2_16 if session.python == "3.10" else []
+    options = [f"--deselect={test}" for test in deselect]
+    session.run("pytest", "-n", "2", "-q", "-p", "no:cacheprovider", *options, *session.posargs)
 
 
 @nox.session(python=PYTHONS, reuse_venv=False)
