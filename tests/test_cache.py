@@ -21,24 +21,10 @@ from pydantic_aws_settings import (
 )
 from pydantic_aws_settings.cache import JITTER, ValueCache
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
+from support.clocks import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
 
 
 @pytest.fixture
@@ -76,10 +62,10 @@ class TestValueCache:
         cache = ValueCache(timer=clock, rng=lambda: 0.0)
         fetch = Counter({"k": value("a")})
         assert cache.get_many(["k"], fetch, ttl=10, max_stale=100) == {"k": value("a")}
-        clock.tick(9.9)
+        clock.advance(9.9)
         cache.get_many(["k"], fetch, ttl=10, max_stale=100)
         assert len(fetch.calls) == 1
-        clock.tick(0.2)
+        clock.advance(0.2)
         cache.get_many(["k"], fetch, ttl=10, max_stale=100)
         assert len(fetch.calls) == 2
 
@@ -99,13 +85,13 @@ class TestValueCache:
         cache = ValueCache(timer=clock, rng=lambda: 0.0)
         cache.get_many(["k"], Counter({"k": value("good")}), ttl=10, max_stale=50)
         failing = Counter({"k": FetchFailure("ThrottlingException", "Rate exceeded")})
-        clock.tick(30)
+        clock.advance(30)
         with caplog.at_level(logging.WARNING, logger="pydantic_aws_settings"):
             assert cache.get_many(["k"], failing, ttl=10, max_stale=50) == {"k": value("good")}
         assert [
             "ThrottlingException" in r.getMessage() and "good" not in r.getMessage() for r in caplog.records
         ] == [True]
-        clock.tick(31)
+        clock.advance(31)
         assert cache.get_many(["k"], failing, ttl=10, max_stale=50)["k"] == FetchFailure(
             "ThrottlingException", "Rate exceeded"
         )
@@ -115,7 +101,7 @@ class TestValueCache:
         clock = FakeClock()
         cache = ValueCache(timer=clock, rng=lambda: 0.0)
         cache.get_many(["k"], Counter({"k": value("good")}), ttl=10, max_stale=1000)
-        clock.tick(11)
+        clock.advance(11)
         gone = FetchFailure("ResourceNotFoundException", "deleted")
         assert cache.get_many(["k"], Counter({"k": gone}), ttl=10, max_stale=1000) == {"k": gone}
         assert len(cache) == 0
@@ -194,10 +180,10 @@ class TestCachedLoads:
     def test_ttl_governs_requests(self, app: type[AWSBaseSettings], clock: FakeClock, aws_proxy: Any) -> None:
         """Within the TTL no request; after it, one request per batch."""
         app()
-        clock.tick(59)
+        clock.advance(59)
         app()
         assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetParameters": 1}
-        clock.tick(2)
+        clock.advance(2)
         app()
         assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
 
@@ -218,7 +204,7 @@ class TestCachedLoads:
         """A failing refresh serves the last good values with a warning, until MAX_STALE runs out."""
         first = app()
         aws_proxy.inject(operation, code, status=status)
-        clock.tick(300)
+        clock.advance(300)
         with caplog.at_level(logging.WARNING, logger="pydantic_aws_settings"):
             again = app()
         assert again == first
@@ -227,7 +213,7 @@ class TestCachedLoads:
         assert code in messages[0]
         assert "pw-1" not in messages[0]
         assert "https://one" not in messages[0]
-        clock.tick(400)
+        clock.advance(400)
         with pytest.raises(ResolutionError, match=code):
             app()
 
@@ -237,7 +223,7 @@ class TestCachedLoads:
         """A secret deleted since the last load is an error after the TTL, not a stale value."""
         app()
         sm.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
-        clock.tick(61)
+        clock.advance(61)
         with pytest.raises(ResolutionError, match="ResourceNotFoundException"):
             app()
 
@@ -246,7 +232,7 @@ class TestCachedLoads:
     ) -> None:
         """32 threads loading at expiry send one BatchGetSecretValue and one GetParameters."""
         app()
-        clock.tick(61)
+        clock.advance(61)
         aws_proxy.reset()
         aws_proxy.latency = 0.2
         barrier = threading.Barrier(32)
@@ -334,10 +320,10 @@ class TestLiveSettings:
         first = live.get()
         sm.put_secret_value(SecretId="app/db", SecretString="pw-2")
         aws_proxy.reset()
-        clock.tick(30)
+        clock.advance(30)
         assert live.get() is first
         assert aws_proxy.counts == {}
-        clock.tick(31)
+        clock.advance(31)
         rotated = live.get()
         assert rotated is not first
         assert rotated.password.get_secret_value() == "pw-2"  # type: ignore[attr-defined]
@@ -349,7 +335,7 @@ class TestLiveSettings:
         """After the TTL the values are fetched again, and the object stays the same when nothing changed."""
         live = LiveSettings(app)
         first = live.get()
-        clock.tick(61)
+        clock.advance(61)
         assert live.get() is first
         assert live.reloads == 2
         assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
@@ -361,10 +347,10 @@ class TestLiveSettings:
         live = LiveSettings(app, retry_after=5)
         first = live.get()
         sm.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
-        clock.tick(61)
+        clock.advance(61)
         assert live.get() is first
         aws_proxy.reset()
-        clock.tick(1)
+        clock.advance(1)
         assert live.get() is first
         assert aws_proxy.counts == {}
 

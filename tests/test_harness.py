@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import logging
 import threading
 import time
 import urllib.request
@@ -15,7 +17,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from support.clocks import FakeClock
 from support.http import ThreadedHTTPService
+from support.logs import collecting
 from support.proxy import AWSProxy
 
 if TYPE_CHECKING:
@@ -342,3 +346,38 @@ def _call_ignoring_errors(client: Any) -> None:
     """Call GetParameter once; the connection is expected to close without an answer."""
     with contextlib.suppress(BotoCoreError, ClientError):
         client.get_parameter(Name="/harness/hang")
+
+
+class TestClockAndLogs:
+    """The fake clock and the log collector that the tests share."""
+
+    def test_fake_clock_moves_only_when_told(self) -> None:
+        """Both readings stand still until advance (or an assignment to now) moves them, by as much."""
+        clock = FakeClock()
+        assert clock() == clock.now == 1000.0
+        drift = clock.utcnow() - datetime.datetime.now(datetime.timezone.utc)
+        assert abs(drift.total_seconds()) < 1
+
+        clock.advance(90)
+        clock.now += 10
+
+        assert clock() == 1100.0
+        moved = clock.utcnow() - datetime.datetime.now(datetime.timezone.utc)
+        assert 99 < moved.total_seconds() < 101
+
+    def test_collector_keeps_every_record_with_its_traceback(self) -> None:
+        """Every logger's DEBUG record is kept, formatted with the exception; the root level is restored."""
+        root = logging.getLogger()
+        level = root.level
+        with collecting() as logs:
+            logging.getLogger("harness.quiet").debug("plain %s", "text")
+            try:
+                raise ValueError("boom")  # noqa: TRY301 - a traceback to format
+            except ValueError:
+                logging.getLogger("harness.loud").exception("failed")
+
+        assert root.level == level
+        assert [record.name for record in logs.records] == ["harness.quiet", "harness.loud"]
+        assert logs.texts[0] == "harness.quiet plain text"
+        assert "ValueError: boom" in logs.texts[1]
+        assert logs.containing("boom") == [logs.texts[1][:200]]
