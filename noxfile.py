@@ -37,8 +37,8 @@ UNPINNED = {"setuptools", "wheel", "distribute"}
 # 2.16), and a dotenv file's unknown APP_UNKNOWN is kept as `app_unknown` by 2.15, `unknown` by 2.16
 # (AWSBaseSettings agrees with BaseSettings on both: the parity the test is about holds).
 NEEDS_PYDANTIC_SETTINGS_2_16 = [
-    "tests/test_docs.py::TestDocs::test_page_runs[docs/how-to/migrating.md]",
-    "tests/test_parity.py::TestParity::test_extra_from_dotenv",
+    "tests/loopback/test_docs.py::TestDocs::test_page_runs[docs/how-to/migrating.md]",
+    "tests/loopback/test_parity.py::TestParity::test_extra_from_dotenv",
 ]
 
 
