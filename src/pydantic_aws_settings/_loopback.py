@@ -1,10 +1,14 @@
 """A moto server on 127.0.0.1, run as a subprocess: the real AWS endpoint of the demo, tests and benchmarks.
 
-Standard library only, and no pytest: the demo and the benchmarks import this module too.
+:class:`LoopbackService` is what every loopback server of the project shares (this one, and the tests'
+proxy and fake credential providers, which are threads of the test process: ``tests/support/http.py``):
+a URL, start and stop, and use as a context manager. Standard library only, and no pytest: the demo and
+the benchmarks import this module too.
 """
 
 from __future__ import annotations
 
+import abc
 import http.client
 import socket
 import subprocess
@@ -14,14 +18,56 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["MotoServer", "MotoServerError", "free_port"]
+__all__ = ["LoopbackService", "MotoServer", "MotoServerError", "free_port"]
 
 _HOST = "127.0.0.1"
+_Service = TypeVar("_Service", bound="LoopbackService")
+_Moto = TypeVar("_Moto", bound="MotoServer")
+
+
+class LoopbackService(abc.ABC):
+    """A server on 127.0.0.1 with a URL, started and stopped by its user, and a context manager.
+
+    ``with Service() as service:`` starts it and stops it at the end of the block; ``start`` returns the
+    service itself, so ``service = Service().start()`` works too.
+    """
+
+    @property
+    @abc.abstractmethod
+    def url(self) -> str:
+        """The service's ``http://127.0.0.1:PORT`` URL; only valid once started."""
+
+    @property
+    @abc.abstractmethod
+    def running(self) -> bool:
+        """Whether the service is serving."""
+
+    @abc.abstractmethod
+    def start(self: _Service) -> _Service:
+        """Start serving on a free port (nothing happens if already running) and return this service."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+
+    def __enter__(self: _Service) -> _Service:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url if self.running else 'stopped'})"
 
 
 class MotoServerError(RuntimeError):
@@ -54,7 +100,7 @@ def _http(url: str, *, method: str, timeout: float) -> bytes:
         return body
 
 
-class MotoServer:
+class MotoServer(LoopbackService):
     """``moto_server -H 127.0.0.1 -p PORT`` in a subprocess, started on a free port and polled until ready.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. The server's stderr (one line
@@ -85,7 +131,7 @@ class MotoServer:
         """Whether the subprocess is alive."""
         return self._process is not None and self._process.poll() is None
 
-    def start(self) -> MotoServer:
+    def start(self: _Moto) -> _Moto:
         """Start the server on a free port and wait until it answers; retry on a new port if one was taken.
 
         Returns:
@@ -167,18 +213,3 @@ class MotoServer:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"MotoServer(port={self.port}, {state})"

@@ -1,1 +1,1 @@
-"""Test support: a loopback AWS endpoint (moto) and a counting, fault-injecting proxy in front of it."""
+"""Test support: the loopback servers, the endpoint's fixtures, one fake clock and one log collector."""

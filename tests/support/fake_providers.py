@@ -14,15 +14,12 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from support.http import ServiceHTTPServer, ThreadedHTTPService
 
 __all__ = ["ContainerCredentialsServer", "InstanceMetadataServer", "Issued", "Request"]
-
-_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Log nothing: the fakes are quiet."""
 
     def _handle(self) -> None:
-        fake = self.server.fake
+        fake = self.server.service
         request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
         with fake.lock:
             fake.requests.append(request)
@@ -66,59 +63,23 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: _FakeProvider
+class _Server(ServiceHTTPServer):
+    service: _FakeProvider
 
 
-class _FakeProvider:
+class _FakeProvider(ThreadedHTTPService):
     """A threaded HTTP server on 127.0.0.1 that answers with new temporary credentials each time."""
 
+    handler_class = _Handler
+    server_class = _Server
+
     def __init__(self, lifetime: float = 3600.0, prefix: str = "AKIAFAKE") -> None:
+        super().__init__()
         self.lifetime = lifetime
         self.prefix = prefix
         self.lock = threading.Lock()
         self.requests: list[Request] = []
         self.issued: list[Issued] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``; only valid once started."""
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return f"http://{_HOST}:{self._server.server_address[1]}"
-
-    def start(self) -> _FakeProvider:
-        """Bind a free port and serve in a daemon thread."""
-        server = _Server((_HOST, 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; safe to call twice."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def issue(self) -> dict[str, str]:
         """New credentials, in the JSON shape both providers use, recorded in ``issued``."""
@@ -154,10 +115,6 @@ class ContainerCredentialsServer(_FakeProvider):
     def __init__(self, lifetime: float = 3600.0, authorization: str | None = None) -> None:
         super().__init__(lifetime, prefix="AKIACONTAINER")
         self.authorization = authorization
-
-    def __enter__(self) -> ContainerCredentialsServer:
-        self.start()
-        return self
 
     @property
     def full_uri(self) -> str:
@@ -195,10 +152,6 @@ class InstanceMetadataServer(_FakeProvider):
         self.role_name = role_name
         self.tokens: list[str] = []
         self.token_ttls: list[str] = []
-
-    def __enter__(self) -> InstanceMetadataServer:
-        self.start()
-        return self
 
     @property
     def endpoint(self) -> str:

@@ -3,7 +3,7 @@
 Every request is classified by AWS operation (``X-Amz-Target`` for JSON services such as Secrets Manager
 and SSM, the ``Action`` form field for query services such as STS, else the path), counted, delayed,
 then either answered with an injected fault or forwarded upstream. Standard library only, and no pytest:
-the demo and the benchmarks import this module too.
+the benchmarks import this module too (``benchmarks/remote_proxy.py`` runs it in a process of its own).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from support.http import ServiceHTTPServer, ThreadedHTTPService
 
 __all__ = ["AWSProxy"]
 
-_HOST = "127.0.0.1"
+_Proxy = TypeVar("_Proxy", bound="AWSProxy")
 # Hop-by-hop headers (RFC 9110 7.6.1) are never forwarded in either direction.
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
@@ -55,16 +54,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         """Count, delay, then fault or forward one request."""
-        self.server.proxy._serve(self)
+        self.server.service._serve(self)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
 
 
-class _ProxyServer(ThreadingHTTPServer):
+class _ProxyServer(ServiceHTTPServer):
     """A threading HTTP server that knows its :class:`AWSProxy`."""
 
-    daemon_threads = True
-    proxy: AWSProxy
+    service: AWSProxy
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet when a client went away (a read timeout, a closed pool); report anything else."""
@@ -72,7 +70,7 @@ class _ProxyServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class AWSProxy:
+class AWSProxy(ThreadedHTTPService):
     """A threaded reverse proxy on ``127.0.0.1`` that counts, delays and fails AWS calls on demand.
 
     Attributes are read by tests and benchmarks: ``counts`` (operation -> requests), ``requests``
@@ -88,7 +86,11 @@ class AWSProxy:
         upstream_timeout: Seconds to wait for the upstream to answer.
     """
 
+    handler_class = _Handler
+    server_class = _ProxyServer
+
     def __init__(self, upstream: str, upstream_timeout: float = 30.0) -> None:
+        super().__init__()
         parsed = urllib.parse.urlsplit(upstream)
         if parsed.scheme != "http" or not parsed.hostname:
             raise ValueError(f"upstream must be an http:// URL, got {upstream!r}")
@@ -100,8 +102,6 @@ class AWSProxy:
         self._local = threading.local()
         self._stopping = threading.Event()
         self._release = threading.Event()  # set, then replaced, to end the hangs in progress
-        self._server: _ProxyServer | None = None
-        self._thread: threading.Thread | None = None
         self.counts: collections.Counter[str] = collections.Counter()
         self.requests: list[tuple[str, Any]] = []
         self.in_flight = 0
@@ -113,58 +113,22 @@ class AWSProxy:
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        """The proxy's URL, ``http://127.0.0.1:PORT``; only valid once started."""
-        if self._server is None:
-            raise RuntimeError("the proxy is not started")
-        return f"http://{_HOST}:{self._server.server_address[1]}"
-
-    def start(self) -> AWSProxy:
+    def start(self: _Proxy) -> _Proxy:
         """Bind a free port on 127.0.0.1 and serve in a daemon thread.
 
         Returns:
             This proxy, started.
         """
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = _ProxyServer((_HOST, 0), _Handler)
-        server.proxy = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="aws-proxy", daemon=True
-        )
-        self._thread.start()
-        return self
+        self._stopping.clear()  # a proxy stopped before delays nothing after a new start
+        return super().start()
 
-    def stop(self) -> None:
-        """Stop serving, wake any hanging handler and close the listening socket; safe to call twice."""
-        server, self._server = self._server, None
-        if server is None:
-            return
+    def _before_stop(self) -> None:
+        """Wake the handlers sleeping in a delay or a hang, so the shutdown does not wait for them."""
         self._stopping.set()
         self._release.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-
-    def __enter__(self) -> AWSProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
-        where = self.url if self._server is not None else "stopped"
-        return f"AWSProxy({where} -> {self.upstream})"
+        return f"{super().__repr__()} -> {self.upstream}"
 
     # ---- knobs -----------------------------------------------------------------------------------
 

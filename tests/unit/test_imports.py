@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
-
-
-def run_python(code: str, env: dict[str, str] | None = None) -> dict[str, bool]:
-    """Run code in a fresh interpreter and return the JSON it prints."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True, env=env
-    )
-    loaded: dict[str, bool] = json.loads(result.stdout.strip().splitlines()[-1])
-    return loaded
+from support.interpreter import run_python
 
 
 class TestLazyImports:
@@ -30,32 +18,6 @@ class TestLazyImports:
             """
         )
         assert loaded == {"boto3": False, "botocore": False}
-
-    def test_load_without_references_does_not_import_boto3(self, aws_proxy: object) -> None:
-        """A load whose values are all plain imports neither boto3 nor botocore and sends no request."""
-        import os
-
-        env = {**os.environ, "APP_NAME": "plain", "APP_PORT": "8080"}
-        loaded = run_python(
-            """
-            import json, sys
-            from typing import Annotated
-            from pydantic_settings import SettingsConfigDict
-            from pydantic_aws_settings import AWSBaseSettings, Parameter
-
-            class Settings(AWSBaseSettings):
-                model_config = SettingsConfigDict(env_prefix="APP_")
-                name: str
-                port: int
-                url: Annotated[str, Parameter("/never")] = "unused"
-
-            Settings(url="given")
-            print(json.dumps({m: m in sys.modules for m in ("boto3", "botocore")}))
-            """,
-            env,
-        )
-        assert loaded == {"boto3": False, "botocore": False}
-        assert aws_proxy.counts == {}  # type: ignore[attr-defined]
 
     def test_markers_and_live_settings_are_imported_when_first_used(self) -> None:
         """`Parameter`, `SecretsManager` and `LiveSettings` are built on first use; a load needs none."""

@@ -1,10 +1,10 @@
-"""The process-wide cache: TTL, jitter, single flight, stale-if-error, invalidation and live reloading."""
+"""Loads through the process-wide cache: TTL, stale-if-error, invalidation and live reloading, on loopback."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -19,155 +19,17 @@ from pydantic_aws_settings import (
     invalidate,
     invalidate_field,
 )
-from pydantic_aws_settings.cache import JITTER, ValueCache
-from pydantic_aws_settings.fetch import Fetched, FetchFailure
-
-if TYPE_CHECKING:
-    from collections.abc import Hashable
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
+from pydantic_aws_settings.cache import ValueCache
+from support.clocks import FakeClock
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Replace the process cache with one on a fake clock, without jitter, its background refreshes inline."""
     fake = FakeClock()
-    cache = ValueCache(timer=fake, rng=lambda: 0.0, sleep=fake.tick, background=lambda work: work())
+    cache = ValueCache(timer=fake, rng=lambda: 0.0, sleep=fake.advance, background=lambda work: work())
     monkeypatch.setattr(_state.state(), "cache", cache)
     return fake
-
-
-class Counter:
-    """A fetch function for ValueCache that counts calls and answers from a table."""
-
-    def __init__(self, answers: dict[Hashable, Fetched | FetchFailure]) -> None:
-        self.answers = answers
-        self.calls: list[list[Hashable]] = []
-
-    def __call__(self, keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
-        """Record the call and answer each key."""
-        self.calls.append(list(keys))
-        return {key: self.answers[key] for key in keys}
-
-
-def value(text: str) -> Fetched:
-    """A fetched secret string."""
-    return Fetched(text, "SecretString", "v1")
-
-
-class TestValueCache:
-    """The cache on its own, with a fake clock."""
-
-    def test_fresh_within_ttl_and_fetched_once_after(self) -> None:
-        """Within the TTL nothing is fetched; after it, one fetch."""
-        clock = FakeClock()
-        cache = ValueCache(timer=clock, rng=lambda: 0.0)
-        fetch = Counter({"k": value("a")})
-        assert cache.get_many(["k"], fetch, ttl=10, max_stale=100) == {"k": value("a")}
-        clock.tick(9.9)
-        cache.get_many(["k"], fetch, ttl=10, max_stale=100)
-        assert len(fetch.calls) == 1
-        clock.tick(0.2)
-        cache.get_many(["k"], fetch, ttl=10, max_stale=100)
-        assert len(fetch.calls) == 2
-
-    @pytest.mark.parametrize("draw", [0.0, 0.25, 0.5, 0.999999])
-    def test_jitter_shortens_never_lengthens(self, draw: float) -> None:
-        """Whatever the draw, an entry is fresh no longer than its TTL and at least (1 - JITTER) of it."""
-        clock = FakeClock()
-        cache = ValueCache(timer=clock, rng=lambda: draw)
-        cache.get_many(["k"], Counter({"k": value("a")}), ttl=100, max_stale=0)
-        end = cache.fresh_until("k", 100)
-        assert end is not None
-        assert clock.now + 100 * (1 - JITTER) <= end <= clock.now + 100
-
-    def test_stale_served_within_max_stale_then_error(self, caplog: pytest.LogCaptureFixture) -> None:
-        """A failed refresh serves the last good value, with a warning, until MAX_STALE runs out."""
-        clock = FakeClock()
-        cache = ValueCache(timer=clock, rng=lambda: 0.0)
-        cache.get_many(["k"], Counter({"k": value("good")}), ttl=10, max_stale=50)
-        failing = Counter({"k": FetchFailure("ThrottlingException", "Rate exceeded")})
-        clock.tick(30)
-        with caplog.at_level(logging.WARNING, logger="pydantic_aws_settings"):
-            assert cache.get_many(["k"], failing, ttl=10, max_stale=50) == {"k": value("good")}
-        assert [
-            "ThrottlingException" in r.getMessage() and "good" not in r.getMessage() for r in caplog.records
-        ] == [True]
-        clock.tick(31)
-        assert cache.get_many(["k"], failing, ttl=10, max_stale=50)["k"] == FetchFailure(
-            "ThrottlingException", "Rate exceeded"
-        )
-
-    def test_deleted_value_is_not_served_stale(self) -> None:
-        """A not-found answer replaces the value instead of serving it stale (the absence is remembered)."""
-        clock = FakeClock()
-        cache = ValueCache(timer=clock, rng=lambda: 0.0)
-        cache.get_many(["k"], Counter({"k": value("good")}), ttl=10, max_stale=1000)
-        clock.tick(11)
-        gone = FetchFailure("ResourceNotFoundException", "deleted")
-        assert cache.get_many(["k"], Counter({"k": gone}), ttl=10, max_stale=1000) == {"k": gone}
-        later = Counter({"k": value("good")})
-        assert cache.get_many(["k"], later, ttl=10, max_stale=1000) == {"k": gone}
-        assert later.calls == []
-
-    def test_ttl_zero_stores_nothing(self) -> None:
-        """With TTL 0 every call fetches."""
-        cache = ValueCache(timer=FakeClock())
-        fetch = Counter({"k": value("a")})
-        for _ in range(3):
-            cache.get_many(["k"], fetch, ttl=0, max_stale=100)
-        assert len(fetch.calls) == 3
-        assert len(cache) == 0
-
-    def test_single_flight_across_threads(self) -> None:
-        """Concurrent callers needing the same missing key cause one fetch; all get its value."""
-        cache = ValueCache()
-        release = threading.Event()
-        calls: list[list[Hashable]] = []
-
-        def slow(keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
-            calls.append(keys)
-            release.wait(5)
-            return dict.fromkeys(keys, value("a"))
-
-        results: list[Any] = []
-        threads = [
-            threading.Thread(target=lambda: results.append(cache.get_many(["k"], slow, 10, 10)))
-            for _ in range(8)
-        ]
-        for thread in threads:
-            thread.start()
-        while not calls:
-            threading.Event().wait(0.001)
-        release.set()
-        for thread in threads:
-            thread.join(5)
-        assert len(calls) == 1
-        assert results == [{"k": value("a")}] * 8
-
-    def test_fetch_that_raises_releases_waiters(self) -> None:
-        """An exception inside a fetch becomes a failure for its keys, never a hang."""
-        cache = ValueCache()
-
-        def broken(keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
-            raise RuntimeError("boom")
-
-        outcome = cache.get_many(["k"], broken, 10, 10)["k"]
-        assert isinstance(outcome, FetchFailure)
-        assert outcome.code == "RuntimeError"
 
 
 def app_class(**annotations: Any) -> type[AWSBaseSettings]:
@@ -200,10 +62,10 @@ class TestCachedLoads:
         """Within the TTL no request; after it, one request per batch (refresh ahead off)."""
         monkeypatch.setenv("PYDANTIC_AWS_REFRESH_AHEAD", "0")
         app()
-        clock.tick(59)
+        clock.advance(59)
         app()
         assert aws_proxy.counts == {"BatchGetSecretValue": 1, "GetParameters": 1}
-        clock.tick(2)
+        clock.advance(2)
         app()
         assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
 
@@ -224,7 +86,7 @@ class TestCachedLoads:
         """A failing refresh serves the last good values with a warning, until MAX_STALE runs out."""
         first = app()
         aws_proxy.inject(operation, code, status=status)
-        clock.tick(300)
+        clock.advance(300)
         with caplog.at_level(logging.WARNING, logger="pydantic_aws_settings"):
             again = app()
         assert again == first
@@ -233,7 +95,7 @@ class TestCachedLoads:
         assert code in messages[0]
         assert "pw-1" not in messages[0]
         assert "https://one" not in messages[0]
-        clock.tick(400)
+        clock.advance(400)
         with pytest.raises(ResolutionError, match=code):
             app()
 
@@ -243,7 +105,7 @@ class TestCachedLoads:
         """A secret deleted since the last load is an error after the TTL, not a stale value."""
         app()
         sm.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
-        clock.tick(61)
+        clock.advance(61)
         with pytest.raises(ResolutionError, match="ResourceNotFoundException"):
             app()
 
@@ -252,7 +114,7 @@ class TestCachedLoads:
     ) -> None:
         """32 threads loading at expiry send one BatchGetSecretValue and one GetParameters."""
         app()
-        clock.tick(61)
+        clock.advance(61)
         aws_proxy.reset()
         aws_proxy.latency = 0.2
         barrier = threading.Barrier(32)
@@ -340,10 +202,10 @@ class TestLiveSettings:
         first = live.get()
         sm.put_secret_value(SecretId="app/db", SecretString="pw-2")
         aws_proxy.reset()
-        clock.tick(30)
+        clock.advance(30)
         assert live.get() is first
         assert aws_proxy.counts == {}
-        clock.tick(31)
+        clock.advance(31)
         rotated = live.get()
         assert rotated is not first
         assert rotated.password.get_secret_value() == "pw-2"  # type: ignore[attr-defined]
@@ -355,7 +217,7 @@ class TestLiveSettings:
         """After the TTL the values are fetched again, and the object stays the same when nothing changed."""
         live = LiveSettings(app)
         first = live.get()
-        clock.tick(61)
+        clock.advance(61)
         assert live.get() is first
         assert live.reloads == 2
         assert aws_proxy.counts == {"BatchGetSecretValue": 2, "GetParameters": 2}
@@ -367,10 +229,10 @@ class TestLiveSettings:
         live = LiveSettings(app, retry_after=5)
         first = live.get()
         sm.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True)
-        clock.tick(61)
+        clock.advance(61)
         assert live.get() is first
         aws_proxy.reset()
-        clock.tick(1)
+        clock.advance(1)
         assert live.get() is first
         assert aws_proxy.counts == {}
 

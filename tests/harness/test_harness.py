@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import logging
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+
+from support.clocks import FakeClock
+from support.http import ThreadedHTTPService
+from support.logs import collecting
+from support.proxy import AWSProxy
 
 if TYPE_CHECKING:
     from types_boto3_secretsmanager import SecretsManagerClient
@@ -18,7 +28,6 @@ if TYPE_CHECKING:
     from types_boto3_sts import STSClient
 
     from support.loopback import MotoServer
-    from support.proxy import AWSProxy
 
 # A name that both state-wiping tests create; each asserts it is absent first, in whichever order they run.
 WIPED_PARAMETER = "/harness/wiped-between-tests"
@@ -263,3 +272,112 @@ class TestLoopbackHarness:
         """The moto server is an HTTP endpoint on 127.0.0.1 in a running subprocess."""
         assert moto_server.url.startswith("http://127.0.0.1:")
         assert moto_server.running
+
+
+class _NoContent(BaseHTTPRequestHandler):
+    """Answers every GET with 204 and logs nothing."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        """204, no body."""
+        self.send_response(204)
+        self.end_headers()
+
+
+class _Recorder(ThreadedHTTPService):
+    """A minimal threaded service that notes when its stop hook runs."""
+
+    handler_class = _NoContent
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hooked_while_serving: list[bool] = []
+
+    def _before_stop(self) -> None:
+        """Note whether the server still answered when the hook ran."""
+        self.hooked_while_serving.append(self._thread is not None and self._thread.is_alive())
+
+
+class TestLoopbackServices:
+    """The servers share one lifecycle: start on a free loopback port, stop once, use as a context manager."""
+
+    def test_threaded_service_lifecycle(self) -> None:
+        """`with` starts and returns the service itself; repr names it and its URL; stop is idempotent."""
+        with _Recorder() as service:
+            assert isinstance(service, _Recorder)
+            assert service.running
+            assert service.url.startswith("http://127.0.0.1:")
+            assert repr(service) == f"_Recorder({service.url})"
+            assert service.start() is service  # already running: nothing happens
+            with urllib.request.urlopen(service.url, timeout=5) as response:  # noqa: S310 - loopback
+                assert response.status == 204
+        assert not service.running
+        assert repr(service) == "_Recorder(stopped)"
+        assert service.hooked_while_serving == [True]
+        service.stop()
+        assert service.hooked_while_serving == [True]
+        with pytest.raises(RuntimeError, match="not started"):
+            _ = service.url
+
+    def test_proxy_stop_ends_a_hang_in_progress(self, moto_server: MotoServer) -> None:
+        """Stopping a proxy wakes a request held by an injected hang instead of waiting for it to end."""
+        proxy = AWSProxy(moto_server.url).start()
+        assert repr(proxy) == f"AWSProxy({proxy.url}) -> {moto_server.url}"
+        proxy.inject_hang("GetParameter", 60.0)
+        client = boto3.session.Session().client("ssm", endpoint_url=proxy.url, config=_one_attempt())
+        caller = threading.Thread(target=lambda: _call_ignoring_errors(client), daemon=True)
+        caller.start()
+        deadline = time.monotonic() + 10
+        while proxy.in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        started = time.perf_counter()
+        proxy.stop()
+
+        assert time.perf_counter() - started < 5
+        caller.join(timeout=10)
+        assert not caller.is_alive()
+        assert repr(proxy) == f"AWSProxy(stopped) -> {moto_server.url}"
+
+
+def _call_ignoring_errors(client: Any) -> None:
+    """Call GetParameter once; the connection is expected to close without an answer."""
+    with contextlib.suppress(BotoCoreError, ClientError):
+        client.get_parameter(Name="/harness/hang")
+
+
+class TestClockAndLogs:
+    """The fake clock and the log collector that the tests share."""
+
+    def test_fake_clock_moves_only_when_told(self) -> None:
+        """Both readings stand still until advance (or an assignment to now) moves them, by as much."""
+        clock = FakeClock()
+        assert clock() == clock.now == 1000.0
+        drift = clock.utcnow() - datetime.datetime.now(datetime.timezone.utc)
+        assert abs(drift.total_seconds()) < 1
+
+        clock.advance(90)
+        clock.now += 10
+
+        assert clock() == 1100.0
+        moved = clock.utcnow() - datetime.datetime.now(datetime.timezone.utc)
+        assert 99 < moved.total_seconds() < 101
+
+    def test_collector_keeps_every_record_with_its_traceback(self) -> None:
+        """Every logger's DEBUG record is kept, formatted with the exception; the root level is restored."""
+        root = logging.getLogger()
+        level = root.level
+        with collecting() as logs:
+            logging.getLogger("harness.quiet").debug("plain %s", "text")
+            try:
+                raise ValueError("boom")  # noqa: TRY301 - a traceback to format
+            except ValueError:
+                logging.getLogger("harness.loud").exception("failed")
+
+        assert root.level == level
+        assert [record.name for record in logs.records] == ["harness.quiet", "harness.loud"]
+        assert logs.texts[0] == "harness.quiet plain text"
+        assert "ValueError: boom" in logs.texts[1]
+        assert logs.containing("boom") == [logs.texts[1][:200]]

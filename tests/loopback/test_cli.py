@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.references import ParameterReference, Reference, SecretReference
 
 SCRIPT = Path(sys.executable).with_name("pydantic-aws-settings")
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "reference" / "cli.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "reference" / "cli.md"
 CANARY = "CANARY-c1i-5ecr3t-9d2e"
 ACCOUNT = "123456789012"
 

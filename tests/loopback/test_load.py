@@ -18,8 +18,6 @@ Reliability page quotes one run.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import threading
 import time
 from collections import Counter
@@ -35,10 +33,11 @@ from pydantic_aws_settings.cache import ValueCache
 from pydantic_aws_settings.fetch import Fetched
 from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
 from pydantic_aws_settings.fetch import ssm as ssm_fetch
-from support.logs import all_records_to
+from support.clocks import FakeClock
+from support.logs import collecting
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
 THREADS = 64
 DURATION = 3.0  # seconds the threads load for
@@ -65,17 +64,6 @@ class Loaded(AWSBaseSettings):
     api_key: SecretStr
     signing_key: SecretStr
     url: str
-
-
-class Clock:
-    """The cache's clock, moved by the driver: each tick jumps past the TTL."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
 
 
 #: The faults the driver cycles through, each followed by a phase without one.
@@ -120,33 +108,6 @@ class Flights:
         return counted
 
 
-class LeakScan(logging.Handler):
-    """Formats every record (traceback included) and counts those that hold a value."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records = 0
-        self.leaks: list[str] = []
-        self.botocore = 0
-        self.stale = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Count the record; keep its start when it holds a value."""
-        text = logging.Formatter("%(name)s %(message)s").format(record)
-        self.records += 1
-        self.botocore += record.name.startswith("botocore")
-        self.stale += record.name == "pydantic_aws_settings" and record.msg.startswith("serving a stale")
-        if MARK in text:
-            self.leaks.append(text[:200])
-
-
-@contextlib.contextmanager
-def scanning() -> Iterator[LeakScan]:
-    """Every logger at DEBUG into one LeakScan, for the duration of the block."""
-    with all_records_to(LeakScan()) as handler:
-        yield handler
-
-
 @dataclass
 class Results:
     """What the loading threads saw."""
@@ -159,7 +120,7 @@ class Results:
     slowest: float = 0.0
 
 
-def _drive(aws_proxy: Any, sm: Any, clock: Clock) -> tuple[Results, int, list[str], list[str]]:
+def _drive(aws_proxy: Any, sm: Any, clock: FakeClock) -> tuple[Results, int, list[str], list[str]]:
     """Warm up, run the loading threads and the driver for DURATION; return what happened.
 
     Returns:
@@ -255,19 +216,23 @@ def test_load_with_expiries_and_faults(
     # 0.25 s, so that the stale path is taken in every fault phase.
     monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("PYDANTIC_AWS_READ_TIMEOUT", "0.25")
-    clock = Clock()
+    clock = FakeClock()
     monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
     flights = Flights()
     monkeypatch.setattr(sm_fetch, "fetch_batch", flights.wrap("BatchGetSecretValue", sm_fetch.fetch_batch))
     monkeypatch.setattr(ssm_fetch, "fetch_names", flights.wrap("GetParameters", ssm_fetch.fetch_names))
 
     # Scanned from the warm-up on (the seeding above is the test's own client, not the library's).
-    with scanning() as scan:
+    with collecting() as scan:
         results, expiries, faults, stuck = _drive(aws_proxy, sm, clock)
 
     requests = sum(aws_proxy.counts.values())
-    leaks = len(results.leaks) + len(scan.leaks)
-    stale = scan.stale
+    scan_leaks = scan.containing(MARK)
+    leaks = len(results.leaks) + len(scan_leaks)
+    stale = sum(
+        record.name == "pydantic_aws_settings" and str(record.msg).startswith("serving a stale")
+        for record in scan.records
+    )
     numbers = {
         "threads": THREADS,
         "seconds": DURATION,
@@ -281,7 +246,7 @@ def test_load_with_expiries_and_faults(
         "most_flights_at_once": dict(flights.most),
         "stale_values_served": stale,
         "exceptions": len(results.exceptions),
-        "log_records": scan.records,
+        "log_records": len(scan.records),
         "leaks": leaks,
         "slowest_load_s": round(results.slowest, 3),
     }
@@ -292,8 +257,10 @@ def test_load_with_expiries_and_faults(
     assert stuck == []
     assert results.exceptions == []
     assert results.wrong == []
-    assert leaks == 0, (results.leaks, scan.leaks)
-    assert scan.botocore > 0, "botocore's DEBUG records were scanned"
+    assert leaks == 0, (results.leaks, scan_leaks)
+    assert any(record.name.startswith("botocore") for record in scan.records), (
+        "botocore's DEBUG records were scanned"
+    )
     assert faults, "the driver switched faults on"
     assert results.loads > THREADS  # every thread loaded, most of them many times
     # Single flight: one fetch of a batch at a time, whatever 64 threads ask for.
