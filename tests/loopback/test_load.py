@@ -68,7 +68,11 @@ class Loaded(AWSBaseSettings):
 
 #: The faults the driver cycles through, each followed by a phase without one.
 FAULTS: list[tuple[str, Callable[[Any], None]]] = [
-    ("SM throttled", lambda p: p.inject("BatchGetSecretValue", "ThrottlingException")),
+    # Both calls: a throttled batch alone is replaced by GetSecretValue and would not fail the refresh.
+    (
+        "SM throttled",
+        lambda p: [p.inject(op, "ThrottlingException") for op in ("BatchGetSecretValue", "GetSecretValue")],
+    ),
     ("SSM 5xx", lambda p: p.inject("GetParameters", "InternalServerError", status=500)),
     ("SM hung", lambda p: p.inject_hang("BatchGetSecretValue", 5.0)),
     ("SSM access denied", lambda p: p.inject("GetParameters", "AccessDeniedException")),

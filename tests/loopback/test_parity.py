@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -123,7 +124,9 @@ class TestParity:
         env_file = tmp_path / ".env"
         env_file.write_text("APP_KNOWN=1\nAPP_UNKNOWN=2\n")
         allowed = same(both({"known": int}, {"env_prefix": "APP_", "env_file": env_file, "extra": "allow"}))
-        assert allowed == {"known": 1, "unknown": "2"}
+        # pydantic-settings 2.16 strips the prefix from an extra dotenv key; 2.15 (Python 3.10's) keeps it.
+        installed = tuple(int(part) for part in metadata.version("pydantic-settings").split(".")[:2])
+        assert allowed == {"known": 1, ("unknown" if installed >= (2, 16) else "app_unknown"): "2"}
         same(both({"known": int}, {"env_prefix": "APP_", "env_file": env_file, "extra": "forbid"}))
         assert aws_proxy.counts == {}
 
