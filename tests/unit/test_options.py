@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import get_type_hints
 
@@ -77,8 +78,8 @@ class TestOptions:
 
     def test_every_option_is_documented_as_a_source_keyword(self) -> None:
         """`AWSSettingsSource`'s docstring lists each `AWSOptions` key with its type, in order."""
-        doc = AWSSettingsSource.__doc__ or ""
-        listed = re.findall(r"^ {8}(aws_\w+) \((.*?)\):", doc, re.MULTILINE)
+        doc = inspect.cleandoc(AWSSettingsSource.__doc__ or "")  # Python 3.13 dedents docstrings itself
+        listed = re.findall(r"^ {4}(aws_\w+) \((.*?)\):", doc, re.MULTILINE)
         assert listed == [(key, str(kind)) for key, kind in get_type_hints(AWSOptions).items()]
 
     def test_an_unknown_source_keyword_is_an_error(self) -> None:
