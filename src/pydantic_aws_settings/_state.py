@@ -87,10 +87,6 @@ def reset() -> None:
         old.clients.reset()
 
 
-#: The name the package and the test suite have used for `reset`.
-_reset_process_state = reset
-
-
 def clear_cache() -> None:
     """Drop every cached value, so the next load fetches everything again."""
     if _STATE is not None:
