@@ -399,3 +399,56 @@ class TestDeepJSON:
         """A text field takes it as text."""
         monkeypatch.setenv("SRC_TEXT", DEEP)
         assert App().text == DEEP
+
+
+class TestLeafOrigins:
+    """`check` names each leaf's own origin: a nested variable over a secret, and a model default."""
+
+    def test_a_nested_variable_over_a_secret(self, sm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The override is env SRC_DATABASE__HOST, unmasked; the secret's key masked; port the default."""
+        from pydantic_aws_settings.cli.check import json_rows
+
+        sm.create_secret(Name="prod/db", SecretString=json.dumps(DB))
+        monkeypatch.setenv("SRC_DATABASE", "secretsmanager:prod/db")
+        monkeypatch.setenv("SRC_DATABASE__HOST", "localhost")
+        with recording_origins() as origins:
+            settings = App()
+        rows = {row["field"]: row for row in json_rows(settings, origins)}
+        assert rows["database.host"] == {
+            "field": "database.host",
+            "origin": "env SRC_DATABASE__HOST",
+            "reference": "",
+            "value": "localhost",
+        }
+        assert rows["database.password"]["origin"] == "env SRC_DATABASE"
+        assert rows["database.password"]["reference"] == "secretsmanager:prod/db"
+        assert rows["database.password"]["value"] == "********"
+        assert (rows["database.port"]["origin"], rows["database.port"]["value"]) == ("default", 5432)
+        assert rows["text"]["origin"] == "default"
+        assert CANARY not in json.dumps(list(rows.values()))
+
+    def test_a_nested_reference_and_a_lower_layer(
+        self, sm: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """A nested reference is its own origin; a dotenv leaf the environment does not hold stays dotenv."""
+        from pydantic_aws_settings.cli.check import rows_for
+
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".env").write_text("SRC_DATABASE__PORT=6543\n")
+        sm.create_secret(Name="prod/pw", SecretString=CANARY)
+
+        class Dotenv(App):
+            model_config = SettingsConfigDict(env_file=".env")
+
+        monkeypatch.setenv("SRC_DATABASE__HOST", "db")
+        monkeypatch.setenv("SRC_DATABASE__PASSWORD", "secretsmanager:prod/pw")
+        with recording_origins() as origins:
+            settings = Dotenv()
+        rows = {row[0]: row[1:] for row in rows_for(settings, origins)}
+        assert rows["database.host"] == ("env SRC_DATABASE__HOST", "", "db")
+        assert rows["database.password"] == (
+            "env SRC_DATABASE__PASSWORD",
+            "secretsmanager:prod/pw",
+            "********",
+        )
+        assert rows["database.port"][0].startswith("dotenv SRC_DATABASE__PORT")
