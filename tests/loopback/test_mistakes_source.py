@@ -305,6 +305,21 @@ class TestNoRegion:
         monkeypatch.setenv("SRC_TEXT", "secretsmanager:prod/db")
         assert App().text == "x"
 
+    def test_the_default_profile_region(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """`[default]` of the config file, as botocore reads it; the file read again once it changes."""
+        ssm.put_parameter(Name="/prod/n", Value="7", Type="String")
+        config = tmp_path / "aws_config"
+        config.write_text("[default]\nregion = us-east-1\n")
+        monkeypatch.setenv("SRC_NUMBER", "ssm:/prod/n")
+        assert App().number == 7
+        config.write_text("[default]\noutput = json\n")
+        os.utime(config, ns=(0, 10**9))  # a new modification time, whatever the clock's resolution
+        with pytest.raises(ResolutionError) as caught:
+            App()
+        assert failure_of(caught).code == "NoRegion"
+
     def test_fake_aws_needs_none(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Fake aws needs none."""
         monkeypatch.setenv("SRC_TEXT", "secretsmanager:prod/db")

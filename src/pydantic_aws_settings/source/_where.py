@@ -13,6 +13,7 @@ Imported on a source's first load that needs it, not with the package.
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,12 +53,25 @@ _PROFILE_METHODS = {
 
 
 def chain_region(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The region botocore's own chain would find: `AWS_DEFAULT_REGION`, else the profile's `region`."""
+    """The region botocore's own chain would find: `AWS_DEFAULT_REGION`, else the profile's `region`.
+
+    The config file is read again only when it changes (a load that asks runs on every reload).
+    """
     region = environ.get("AWS_DEFAULT_REGION", "").strip()
     if region:
         return region
     profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
     path = Path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config").expanduser()
+    try:
+        changed = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _profile_region(str(path), changed, profile)
+
+
+@functools.lru_cache(maxsize=16)
+def _profile_region(path: str, changed: int, profile: str) -> str | None:
+    """The `region` of a profile in a shared config file (as of its modification time `changed`)."""
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
