@@ -114,6 +114,7 @@ class Configured(AWSBaseSettings):
 """
 
 ROLE = "arn:aws:iam::123456789012:role/app"
+OTHER_ROLE = "arn:aws:iam::123456789012:role/other"
 
 
 class TestRoleArns:
@@ -178,7 +179,7 @@ class TestRoleArns:
         """`--role` is the role granted, over the options' own."""
         (tmp_path / "roleapp.py").write_text(ROLE_APP)
         result = run_cli(
-            "iam-policy", "roleapp:S", "--role", ROLE, cwd=tmp_path, env={"PYDANTIC_AWS_ROLE_ARN": "x"}
+            "iam-policy", "roleapp:S", "--role", ROLE, cwd=tmp_path, env={"PYDANTIC_AWS_ROLE_ARN": OTHER_ROLE}
         )
         assert result.returncode == 0, result.stderr
         [statement] = json.loads(result.stdout)["Statement"]
