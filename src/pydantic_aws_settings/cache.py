@@ -27,6 +27,8 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Throttled**: a load with nothing to fall back on retries throttled keys with jittered exponential
   backoff for up to `throttle_timeout` seconds, so that a fleet starting at once converges.
 - With a TTL of 0 nothing is stored (concurrent identical fetches are still coalesced).
+- **Fork**: `after_fork` (in a forked child) keeps the values but gives each entry a jitter of its own;
+  see `_state` for the hook that calls it.
 
 Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
 absent and is dropped when next seen. The clock, the random draws, the sleep and the way a background
@@ -86,6 +88,7 @@ class _Entry:
     stale_until: float  # the end of its jittered life plus max_stale: the one definition of the stale window
     retry_at: float = -math.inf  # no request for it before this (backoff after a failed refresh)
     failures: int = 0  # failed refreshes in a row: > 0 while it is being served stale
+    ttl: float = 0.0  # the TTL it was stored with: moves stale_until when the life factor is drawn again
 
     def fresh_until(self, ttl: float) -> float:
         """When the entry stops being fresh for a load with this TTL."""
@@ -255,7 +258,7 @@ class ValueCache(Generic[K]):
         if not isinstance(outcome, FetchFailure) or outcome.not_found:
             if ttl > 0:
                 life = 1.0 - JITTER * self._rng()
-                self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale)
+                self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale, ttl=ttl)
             else:
                 self._entries.pop(key, None)
             if entry is not None and entry.failures:
@@ -282,6 +285,21 @@ class ValueCache(Generic[K]):
             del self._entries[key]
             return None
         return entry
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock of its own, no fetch in flight, and a life factor of its own per entry.
+
+        Only the thread that forked came along: the parent's fetches in flight and its background
+        refreshes are not running here, so nothing of theirs is waited for (the next load fetches it
+        again). Values are kept; each entry's life is drawn again in (1 - JITTER, 1] of its TTL, so that
+        the workers of one parent do not all refresh at the same moment, and never live past the TTL.
+        """
+        self._lock = threading.Lock()
+        self._flights = {}
+        for entry in list(self._entries.values()):
+            life = 1.0 - JITTER * self._rng()
+            entry.stale_until += entry.ttl * (life - entry.life_factor)
+            entry.life_factor = life
 
     def in_background(self, work: Callable[[], None]) -> None:
         """Run work off the caller's thread, as the cache runs its refreshes (inline in some tests)."""

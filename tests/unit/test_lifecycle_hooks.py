@@ -1,0 +1,133 @@
+"""The lifecycle parts on their own, with no endpoint.
+
+The cache's fork method, and the registration of the fork hook.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pydantic_aws_settings import _state
+from pydantic_aws_settings.cache import JITTER, ValueCache
+from pydantic_aws_settings.fetch import Fetched, FetchFailure
+from pydantic_aws_settings.fetch.secretsmanager import DenialMemory
+from support.clocks import FakeClock
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+
+
+def value(text: str) -> Fetched:
+    """A fetched secret string."""
+    return Fetched(text, "SecretString", "v1")
+
+
+def counting(answer: Fetched | FetchFailure, calls: list[list[Hashable]]) -> Callable[..., Any]:
+    """A fetch that records its keys and answers each with `answer`."""
+
+    def fetch(keys: list[Hashable]) -> dict[Hashable, Fetched | FetchFailure]:
+        calls.append(list(keys))
+        return dict.fromkeys(keys, answer)
+
+    return fetch
+
+
+class _Client:
+    """Stands for a botocore client: something the denial memory can key weakly."""
+
+
+class TestCacheAfterFork:
+    """What a forked child's cache keeps and drops, called in this process as the hook would."""
+
+    def test_a_flight_of_the_parent_is_not_waited_for(self) -> None:
+        """A fetch in flight on another thread at the fork: the child's load fetches again and returns."""
+        cache: ValueCache[str] = ValueCache(timer=FakeClock(), rng=lambda: 0.0)
+        started, release = threading.Event(), threading.Event()
+
+        def stuck(keys: list[Hashable]) -> dict[Hashable, Fetched]:
+            started.set()
+            release.wait(10)
+            return dict.fromkeys(keys, value("parent"))
+
+        parent = threading.Thread(target=cache.get_many, args=(["k"], stuck, 60, 600), daemon=True)
+        parent.start()
+        assert started.wait(10)
+        cache.after_fork()  # as in a child: the thread above is the parent's, not ours
+        calls: list[list[Hashable]] = []
+        assert cache.get_many(["k"], counting(value("child"), calls), 60, 600) == {"k": value("child")}
+        assert calls == [["k"]]
+        release.set()
+        parent.join(10)
+
+    def test_values_are_kept_with_a_life_of_their_own_never_past_the_ttl(self) -> None:
+        """Each entry gets a new life factor in (1 - JITTER, 1]; its stale window moves with it."""
+        clock = FakeClock()
+        draws = itertools.cycle([0.0, 0.5, 0.999, 0.25])
+        cache: ValueCache[str] = ValueCache(timer=clock, rng=lambda: next(draws))
+        calls: list[list[Hashable]] = []
+        for key in ("a", "b", "c"):
+            cache.get_many([key], counting(value(key), calls), ttl=100, max_stale=50)
+        before = {k: (e.life_factor, e.stale_until) for k, e in cache._entries.items()}
+        cache.after_fork()
+        after = {k: (e.life_factor, e.stale_until) for k, e in cache._entries.items()}
+        assert after != before
+        for key, (life, stale_until) in after.items():
+            assert 1 - JITTER < life <= 1
+            assert stale_until - before[key][1] == pytest.approx(100 * (life - before[key][0]))
+            assert cache.fresh_until(key, 100) is not None
+            assert cache.fresh_until(key, 100) <= clock.now + 100  # type: ignore[operator]
+        assert cache.get_many(["a", "b", "c"], counting(value("x"), calls), 100, 50) == {
+            k: value(k) for k in "abc"
+        }
+        assert len(calls) == 3  # the three first loads; the values were kept
+
+    def test_denial_memory_gets_a_lock_of_its_own(self) -> None:
+        """A lock held by another thread at the fork does not block the child's denial memory."""
+        memory = DenialMemory()
+        memory._lock.acquire()
+        memory.after_fork()
+        client = _Client()
+        memory.remember(client)
+        assert memory.denied(client)
+
+
+class TestHookRegistration:
+    """The hooks are registered once, when the process state is first built."""
+
+    @pytest.fixture
+    def registered(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+        """Record registrations instead of making them."""
+        seen: dict[str, list[Any]] = {"fork": [], "restore": []}
+        monkeypatch.setattr(os, "register_at_fork", lambda **hooks: seen["fork"].append(hooks))
+        monkeypatch.setattr(_state, "_HOOKED", False)
+        _state.reset()
+        return seen
+
+    def test_the_fork_hook_is_registered_once(self, registered: dict[str, list[Any]]) -> None:
+        """Building the state registers it; a reset and a new state register nothing more."""
+        assert registered == {"fork": [], "restore": []}  # importing and resetting build nothing
+        _state.state()
+        _state.reset()
+        _state.state()
+        assert registered == {
+            "fork": [{"after_in_child": _state._after_fork_in_child}],
+            "restore": [],
+        }
+
+    def test_the_fork_hook_replaces_the_state_lock(self, registered: dict[str, list[Any]]) -> None:
+        """A state lock held at the fork by another thread does not block the child's first load."""
+        _state.state()
+        held = _state._LOCK
+        held.acquire()
+        try:
+            _state._after_fork_in_child()
+            assert _state._LOCK is not held
+            _state.reset()
+            assert _state.state() is not None
+        finally:
+            held.release()
