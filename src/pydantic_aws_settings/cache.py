@@ -27,6 +27,9 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Throttled**: a load with nothing to fall back on retries throttled keys with jittered exponential
   backoff for up to `throttle_timeout` seconds, so that a fleet starting at once converges.
 - With a TTL of 0 nothing is stored (concurrent identical fetches are still coalesced).
+- **Wall-clock ages**: the default clock (`_clock.FreezeProofClock`) is monotonic, but also moves forward when
+  the wall clock jumps ahead of it, so an entry never outlives its TTL in wall-clock time even when the
+  monotonic clock stood still (a host suspend, a Lambda SnapStart restore).
 - **Fork**: `after_fork` (in a forked child) keeps the values but gives each entry a jitter of its own;
   see `_state` for the hook that calls it.
 
@@ -51,6 +54,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
 
+from pydantic_aws_settings._clock import FreezeProofClock
 from pydantic_aws_settings.fetch import FetchFailure, Outcome
 
 if TYPE_CHECKING:
@@ -111,7 +115,7 @@ class ValueCache(Generic[K]):
 
     Args:
         maxsize: how many entries are kept at most (least recently used go first).
-        timer: the clock, monotonic seconds; tests pass a fake one.
+        timer: the clock, monotonic seconds (by default a `FreezeProofClock`); tests pass a fake one.
         rng: a source of floats in [0, 1) for jitter; tests pass a fixed one.
         sleep: waits between throttled retries; tests pass one that moves their clock.
         background: starts a background refresh; tests pass one that runs it at once or keeps it.
@@ -120,12 +124,12 @@ class ValueCache(Generic[K]):
     def __init__(
         self,
         maxsize: int = 4096,
-        timer: Callable[[], float] = time.monotonic,
+        timer: Callable[[], float] | None = None,
         rng: Callable[[], float] = random.random,
         sleep: Callable[[float], None] = time.sleep,
         background: Callable[[Callable[[], None]], None] = _in_background,
     ) -> None:
-        self._timer = timer
+        self._timer = timer if timer is not None else FreezeProofClock()
         self._rng = rng
         self._sleep = sleep
         self._background = background

@@ -1,4 +1,4 @@
-"""Fork, on the keep-alive loopback endpoint, with real child processes.
+"""Fork and freeze, on the keep-alive loopback endpoint, with real child processes.
 
 Each child is a real `os.fork()` of the test process that sends its result over a pipe and leaves with
 `os._exit`; the parent reaps it within a bound and kills it if it did not finish (a hang), so no child
@@ -226,3 +226,40 @@ class TestFork:
             parent.join(BOUND)
         assert message == {"result": "role-value"}
         assert aws_proxy.counts["AssumeRole"] >= 2  # the child's own
+
+
+class TestFreezeAndRestore:
+    """Cache ages hold in wall-clock time across a stopped process."""
+
+    def test_a_process_stopped_past_the_ttl_fetches_on_its_first_load_after(
+        self, sm: SecretsManagerClient, aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SIGSTOP past a 1 s TTL, then SIGCONT: the next load fetches (2 requests in all)."""
+        sm.create_secret(Name="life/frozen", SecretString="frozen-value")
+        monkeypatch.setenv("APP_OWN", "secretsmanager:life/frozen")
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "1")
+        app = app_class(own=str)
+        loaded_read, loaded_write = os.pipe()
+        go_read, go_write = os.pipe()
+
+        def run() -> list[str]:
+            first = app().own  # type: ignore[attr-defined]
+            os.write(loaded_write, b"1")
+            os.read(go_read, 1)
+            return [first, app().own]  # type: ignore[attr-defined]
+
+        try:
+            child = spawn(run)
+            ready, _, _ = select.select([loaded_read], [], [], BOUND)
+            assert ready
+            os.kill(child.pid, signal.SIGSTOP)
+            time.sleep(1.5)  # past the TTL, while the child is stopped
+            fetched_before = sum(aws_proxy.counts[op] for op in _FETCHES)
+            os.kill(child.pid, signal.SIGCONT)
+            os.write(go_write, b"1")
+            message = reap(child)
+        finally:
+            for fd in (loaded_read, loaded_write, go_read, go_write):
+                os.close(fd)
+        assert message == {"result": ["frozen-value", "frozen-value"]}
+        assert (fetched_before, sum(aws_proxy.counts[op] for op in _FETCHES)) == (1, 2)

@@ -1,6 +1,6 @@
 """The lifecycle parts on their own, with no endpoint.
 
-The cache's fork method, and the registration of the fork hook.
+The freeze-proof clock, the cache's fork method, and the registration of the fork hook.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pydantic_aws_settings import _state
+from pydantic_aws_settings._clock import WALL_JUMP, FreezeProofClock
 from pydantic_aws_settings.cache import JITTER, ValueCache
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
 from pydantic_aws_settings.fetch.secretsmanager import DenialMemory
@@ -39,6 +40,54 @@ def counting(answer: Fetched | FetchFailure, calls: list[list[Hashable]]) -> Cal
 
 class _Client:
     """Stands for a botocore client: something the denial memory can key weakly."""
+
+
+class TestFreezeProofClock:
+    """Monotonic readings that never fall behind the wall clock by more than WALL_JUMP."""
+
+    def test_follows_the_monotonic_clock_while_both_agree(self) -> None:
+        """Small differences between the clocks (slewing, reading order) are not counted."""
+        mono, wall = FakeClock(100.0), FakeClock(1_700_000_000.0)
+        clock = FreezeProofClock(mono, wall)
+        mono.advance(10.0)
+        wall.advance(10.0 + WALL_JUMP / 2)
+        assert clock() == 110.0
+
+    def test_a_wall_clock_jump_ahead_is_added_for_good(self) -> None:
+        """A restore or a suspend: the wall clock moved an hour, the monotonic clock did not."""
+        mono, wall = FakeClock(100.0), FakeClock(1_700_000_000.0)
+        clock = FreezeProofClock(mono, wall)
+        wall.advance(3600.0)
+        assert clock() == 3700.0
+        mono.advance(5.0)
+        wall.advance(5.0)
+        assert clock() == 3705.0
+
+    def test_a_wall_clock_set_back_never_makes_readings_go_back(self) -> None:
+        """Set back by a day, the wall clock is ignored; a later jump ahead from there still counts."""
+        mono, wall = FakeClock(100.0), FakeClock(1_700_000_000.0)
+        clock = FreezeProofClock(mono, wall)
+        wall.advance(-86400.0)
+        mono.advance(1.0)
+        assert clock() == 101.0
+        wall.advance(1.0 + 60.0)
+        mono.advance(1.0)
+        assert clock() == 162.0
+
+    def test_the_cache_uses_it_by_default(self) -> None:
+        """A ValueCache built without a timer reads a FreezeProofClock."""
+        assert isinstance(ValueCache()._timer, FreezeProofClock)
+
+    def test_an_entry_expires_when_only_the_wall_clock_moved(self) -> None:
+        """A cache on the clock fetches again after the wall clock passed the TTL (monotonic stood still)."""
+        mono, wall = FakeClock(100.0), FakeClock(1_700_000_000.0)
+        cache: ValueCache[str] = ValueCache(timer=FreezeProofClock(mono, wall), rng=lambda: 0.0)
+        calls: list[list[Hashable]] = []
+        fetch = counting(value("a"), calls)
+        cache.get_many(["k"], fetch, ttl=60, max_stale=600)
+        wall.advance(61.0)
+        cache.get_many(["k"], fetch, ttl=60, max_stale=600)
+        assert len(calls) == 2
 
 
 class TestCacheAfterFork:
