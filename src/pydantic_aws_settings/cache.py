@@ -30,8 +30,8 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Wall-clock ages**: the default clock (`_clock.FreezeProofClock`) is monotonic, but also moves forward when
   the wall clock jumps ahead of it, so an entry never outlives its TTL in wall-clock time even when the
   monotonic clock stood still (a host suspend, a Lambda SnapStart restore).
-- **Fork**: `after_fork` (in a forked child) keeps the values but gives each entry a jitter of its own;
-  see `_state` for the hook that calls it.
+- **Fork and restore**: `after_fork` (in a forked child) and `after_restore` (in a restored snapshot) keep
+  the values but give each entry a jitter of its own; see `_state` for the hooks that call them.
 
 Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
 absent and is dropped when next seen. The clock, the random draws, the sleep and the way a background
@@ -304,6 +304,17 @@ class ValueCache(Generic[K]):
             life = 1.0 - JITTER * self._rng()
             entry.stale_until += entry.ttl * (life - entry.life_factor)
             entry.life_factor = life
+
+    def after_restore(self) -> None:
+        """In a process restored from a snapshot: every entry is due, its value kept for stale-if-error.
+
+        The next load of each entry fetches it again and waits (as for an expired entry); if that
+        fails, the kept value is served stale. A restored snapshot keeps its threads (unlike a fork), so
+        the lock and the fetches in flight stay theirs.
+        """
+        with self._lock:
+            for entry in list(self._entries.values()):
+                entry.life_factor = 0.0
 
     def in_background(self, work: Callable[[], None]) -> None:
         """Run work off the caller's thread, as the cache runs its refreshes (inline in some tests)."""

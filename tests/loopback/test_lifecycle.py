@@ -1,4 +1,4 @@
-"""Fork and freeze, on the keep-alive loopback endpoint, with real child processes.
+"""Fork, freeze and snapshot restore, on the keep-alive loopback endpoint, with real child processes.
 
 Each child is a real `os.fork()` of the test process that sends its result over a pipe and leaves with
 `os._exit`; the parent reaps it within a bound and kills it if it did not finish (a hang), so no child
@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings
+from pydantic_aws_settings import AWSBaseSettings, _state
+from pydantic_aws_settings._clock import FreezeProofClock
+from pydantic_aws_settings.cache import ValueCache
+from support.clocks import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -229,7 +232,7 @@ class TestFork:
 
 
 class TestFreezeAndRestore:
-    """Cache ages hold in wall-clock time across a stopped process."""
+    """Cache ages hold in wall-clock time across a stopped process and a snapshot restore."""
 
     def test_a_process_stopped_past_the_ttl_fetches_on_its_first_load_after(
         self, sm: SecretsManagerClient, aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
@@ -263,3 +266,42 @@ class TestFreezeAndRestore:
                 os.close(fd)
         assert message == {"result": ["frozen-value", "frozen-value"]}
         assert (fetched_before, sum(aws_proxy.counts[op] for op in _FETCHES)) == (1, 2)
+
+    def test_restore_hook_refetches_on_new_connections(
+        self, sm: SecretsManagerClient, aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Called directly: the next load fetches, fresh though the entry was, on a new connection."""
+        sm.create_secret(Name="life/snap", SecretString="snap-value")
+        monkeypatch.setenv("APP_OWN", "secretsmanager:life/snap")
+        app = app_class(own=str)
+        assert app().own == "snap-value"  # type: ignore[attr-defined]
+        app()
+        assert (sum(aws_proxy.counts[op] for op in _FETCHES), aws_proxy.connections) == (1, 1)
+        _state._after_restore()
+        assert app().own == "snap-value"  # type: ignore[attr-defined]
+        assert (sum(aws_proxy.counts[op] for op in _FETCHES), aws_proxy.connections) == (2, 2)
+
+    def test_restore_after_the_wall_clock_moved_serves_stale_while_aws_fails(
+        self, sm: SecretsManagerClient, aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A snapshot restored 10 minutes later, its monotonic clock unmoved: the value is kept stale.
+
+        The hook and the wall clock both make the entry due; the endpoint fails, so it is served stale.
+        """
+        mono, wall = FakeClock(), FakeClock(1_700_000_000.0)
+        cache: ValueCache[Any] = ValueCache(
+            timer=FreezeProofClock(mono, wall), background=lambda work: work()
+        )
+        monkeypatch.setattr(_state.state(), "cache", cache)
+        sm.create_secret(Name="life/snap", SecretString="snap-value")
+        monkeypatch.setenv("APP_OWN", "secretsmanager:life/snap")
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "300")
+        monkeypatch.setenv("PYDANTIC_AWS_MAX_STALE", "3600")
+        app = app_class(own=str)
+        app()
+        wall.advance(600.0)
+        _state._after_restore()
+        for operation in _FETCHES:
+            aws_proxy.inject(operation, "InternalFailure", status=500)
+        assert app().own == "snap-value"  # type: ignore[attr-defined]
+        assert sum(aws_proxy.counts[op] for op in _FETCHES) > 1

@@ -1,13 +1,16 @@
 """The lifecycle parts on their own, with no endpoint.
 
-The freeze-proof clock, the cache's fork method, and the registration of the fork hook.
+The freeze-proof clock, the cache's fork and restore methods, and the registration of the fork and
+SnapStart hooks.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
+import types
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -145,28 +148,74 @@ class TestCacheAfterFork:
         assert memory.denied(client)
 
 
+class TestCacheAfterRestore:
+    """A restored snapshot: every entry is due, and its value is kept for stale-if-error."""
+
+    def test_every_entry_is_fetched_again(self) -> None:
+        """After the restore, the next load fetches (and waits for) every entry, however fresh it was."""
+        cache: ValueCache[str] = ValueCache(timer=FakeClock(), rng=lambda: 0.0)
+        calls: list[list[Hashable]] = []
+        cache.get_many(["k"], counting(value("old"), calls), ttl=300, max_stale=3600)
+        cache.after_restore()
+        assert cache.get_many(["k"], counting(value("new"), calls), 300, 3600) == {"k": value("new")}
+        assert len(calls) == 2
+
+    def test_the_kept_value_is_served_stale_when_that_fetch_fails(self) -> None:
+        """A restore without network yet: the load gets the value it had, not an error."""
+        cache: ValueCache[str] = ValueCache(timer=FakeClock(), rng=lambda: 0.0)
+        calls: list[list[Hashable]] = []
+        cache.get_many(["k"], counting(value("old"), calls), ttl=300, max_stale=3600)
+        cache.after_restore()
+        failed = FetchFailure("EndpointConnectionError", "no route")
+        assert cache.get_many(["k"], counting(failed, calls), ttl=300, max_stale=3600) == {"k": value("old")}
+        assert len(calls) == 2
+
+
 class TestHookRegistration:
     """The hooks are registered once, when the process state is first built."""
 
     @pytest.fixture
     def registered(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-        """Record registrations instead of making them."""
+        """Record registrations instead of making them, with a fake snapshot_restore_py importable."""
         seen: dict[str, list[Any]] = {"fork": [], "restore": []}
+        fake = types.ModuleType("snapshot_restore_py")
+        fake.register_after_restore = seen["restore"].append  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
         monkeypatch.setattr(os, "register_at_fork", lambda **hooks: seen["fork"].append(hooks))
         monkeypatch.setattr(_state, "_HOOKED", False)
         _state.reset()
         return seen
 
-    def test_the_fork_hook_is_registered_once(self, registered: dict[str, list[Any]]) -> None:
-        """Building the state registers it; a reset and a new state register nothing more."""
+    def test_fork_and_restore_hooks_are_registered_once(self, registered: dict[str, list[Any]]) -> None:
+        """Building the state registers both; a reset and a new state register nothing more."""
         assert registered == {"fork": [], "restore": []}  # importing and resetting build nothing
         _state.state()
         _state.reset()
         _state.state()
         assert registered == {
             "fork": [{"after_in_child": _state._after_fork_in_child}],
-            "restore": [],
+            "restore": [_state._after_restore],
         }
+
+    def test_without_snapshot_restore_py_only_the_fork_hook(
+        self, registered: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Outside Lambda the module does not import, and that is no error."""
+        monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import raises ImportError
+        _state.state()
+        assert registered == {"fork": [{"after_in_child": _state._after_fork_in_child}], "restore": []}
+
+    def test_the_restore_hook_drops_clients_and_marks_entries(self, registered: dict[str, list[Any]]) -> None:
+        """Called directly: the registry is emptied and a cached entry is due again."""
+        current = _state.state()
+        current.cache = ValueCache(timer=FakeClock(), rng=lambda: 0.0)
+        calls: list[list[Hashable]] = []
+        current.cache.get_many(["k"], counting(value("a"), calls), 300, 600)
+        current.clients._clients[("marker",)] = object()
+        _state._after_restore()
+        assert current.clients._clients == {}
+        current.cache.get_many(["k"], counting(value("a"), calls), 300, 600)
+        assert len(calls) == 2
 
     def test_the_fork_hook_replaces_the_state_lock(self, registered: dict[str, list[Any]]) -> None:
         """A state lock held at the fork by another thread does not block the child's first load."""
