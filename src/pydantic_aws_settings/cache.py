@@ -192,7 +192,9 @@ class ValueCache(Generic[K]):
                 else:  # expired, nothing known to be wrong: this load refreshes it and waits
                     flights[key] = _Flight()
                     mine.append(key)
-        if ahead:
+        if ahead and mine:  # this load waits anyway: one request for both, not a second in the background
+            mine += ahead
+        elif ahead:
             self._background(lambda: self._fetch_owned(ahead, fetch, ttl, max_stale, {}, 0.0))
         if mine:
             self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout)

@@ -162,6 +162,26 @@ class TestRefreshAhead:
         assert load(cache, fetch) == NEW
 
 
+def test_a_load_that_waits_refreshes_its_window_entries_in_the_same_request(
+    cache: ValueCache[str], clock: Clock, held: Held
+) -> None:
+    """One entry expired and one in its refresh window: one fetch of both, nothing in the background."""
+    calls: list[list[str]] = []
+
+    def fetch(keys: list[str]) -> dict[str, Fetched | FetchFailure]:
+        calls.append(sorted(keys))
+        return dict.fromkeys(keys, NEW if calls[1:] else GOOD)
+
+    cache.get_many(["old"], fetch, 100, 1000, refresh_ahead=10.0)
+    clock.now = 50.0
+    cache.get_many(["young"], fetch, 100, 1000, refresh_ahead=10.0)
+    clock.now = 100.0  # "old" expired, "young" has 50 s left: in a refresh window of 60 s
+    outcomes = cache.get_many(["old", "young"], fetch, 100, 1000, refresh_ahead=60.0)
+    assert outcomes == {"old": NEW, "young": NEW}
+    assert calls[2:] == [["old", "young"]]
+    assert held.works == []
+
+
 class TestBackoff:
     """After a failed refresh: no request until a backoff has passed, stale values at once meanwhile."""
 
