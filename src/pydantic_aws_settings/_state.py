@@ -8,6 +8,7 @@ a module global that a test or a forked process would have to reset. The calls u
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,9 @@ def reset() -> None:
         old, _STATE = _STATE, None
     if old is not None:
         old.clients.reset()
+    agent = sys.modules.get("pydantic_aws_settings.fetch.agent")
+    if agent is not None:  # what it remembers of node-local caches (unreachable, no parameter route)
+        agent.reset()
 
 
 #: The name the package and the test suite have used for `reset`.
