@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from test_resolution import settings_class
 
 from pydantic_aws_settings import ResolutionError, clear_cache
 from support.agents import GENERIC_400, FakeLambdaExtension, FakeSecretsManagerAgent
+from support.interpreter import run_python
 from support.logs import collecting
 
 if TYPE_CHECKING:
@@ -358,4 +360,47 @@ class TestLambdaExtension:
         with pytest.raises(ResolutionError, match="PYDANTIC_AWS_AGENT_TOKEN"):
             settings_class(url=str)()
         assert extension.counts == {}
+        assert aws_proxy.counts == {}
+
+
+class TestNoBotocore:
+    """A load the cache serves wholly is standard library and the package only."""
+
+    def test_served_wholly_by_the_extension_imports_no_botocore_and_needs_no_credentials(
+        self, sm: Any, ssm: Any, extension: FakeLambdaExtension, aws_proxy: Any
+    ) -> None:
+        """A fresh interpreter with no AWS keys, region or endpoint: values load, botocore unimported."""
+        _seed(sm, ssm)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYDANTIC_AWS_"))}
+        env.update(
+            {
+                "PYDANTIC_AWS_AGENT_URL": extension.url,
+                "AWS_SESSION_TOKEN": TOKEN,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "APP_PASSWORD": "secretsmanager:prod/db#password",
+                "APP_BLOB": "secretsmanager:prod/bin",
+                "APP_KEY": "ssm:/app/key",
+            }
+        )
+        loaded = run_python(
+            f"""
+            import json, sys
+            from pydantic import SecretStr
+            from pydantic_settings import SettingsConfigDict
+            from pydantic_aws_settings import AWSBaseSettings
+
+            class Settings(AWSBaseSettings):
+                model_config = SettingsConfigDict(env_prefix="APP_")
+                password: SecretStr
+                blob: bytes
+                key: SecretStr
+
+            s = Settings()
+            ok = s.password.get_secret_value() == {CANARY!r} and s.key.get_secret_value() == {CANARY!r}
+            print(json.dumps({{"values": ok, **{{m: m in sys.modules for m in ("boto3", "botocore")}}}}))
+            """,
+            env,
+        )
+        assert loaded == {"values": True, "boto3": False, "botocore": False}
+        assert extension.counts == {"/secretsmanager/get": 2, "/systemsmanager/parameters/get": 1}
         assert aws_proxy.counts == {}

@@ -5,7 +5,8 @@ service's own fetcher. Secrets go to `GET {url}/secretsmanager/get`, single para
 `GET {url}/systemsmanager/parameters/get` (the Lambda extension serves that route; the Secrets Manager
 Agent answers 404, remembered per URL, and those parameters then go to AWS in batches), one request per
 distinct target, run concurrently by the resolver, with the token header and the load's timeouts.
-`ssm:/PATH/` always goes to AWS. Only the standard library's `http.client`: a load the agent serves
+`ssm:/PATH/` always goes to AWS, and so does an ARN whose region is not the configured one (the cache
+asks AWS in its own region). Only the standard library's `http.client`: a load the agent serves
 wholly imports no botocore and needs no AWS credentials.
 
 Per target, the agent's answer decides:
@@ -144,7 +145,14 @@ def plan(
     unique = list(dict.fromkeys(targets))
     with _lock:
         no_route = agent.url in _no_parameter_route
-    direct = [t for t in unique if t.service == "ssm" and (t.is_path or no_route)]
+    # Paths, parameters when the cache has no such route, and ARNs of another region than the node's go
+    # to AWS (the cache asks in its own region).
+    direct = [
+        t
+        for t in unique
+        if (t.service == "ssm" and (t.is_path or no_route))
+        or (t.region is not None and options.region is not None and t.region != options.region)
+    ]
     fallback = functools.partial(_from_aws, fetcher, client)
     for target in unique:
         if target not in direct:
