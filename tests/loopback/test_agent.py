@@ -230,7 +230,7 @@ class TestUnreachable:
             assert cls().a == "va"
             clear_cache()
             cls()
-        ours = [r for r in records.records if r.name == "pydantic_aws_settings"]
+        ours = [r for r in records.records if r.name == "pydantic_aws_settings" and r.levelno >= logging.INFO]
         warnings = [r for r in ours if r.levelno == logging.WARNING]
         assert len(warnings) == 1
         assert "PYDANTIC_AWS_AGENT_URL" in warnings[0].getMessage()
@@ -239,7 +239,7 @@ class TestUnreachable:
         clear_cache()
         with collecting() as records:
             cls()
-        ours = [r for r in records.records if r.name == "pydantic_aws_settings"]
+        ours = [r for r in records.records if r.name == "pydantic_aws_settings" and r.levelno >= logging.INFO]
         assert [r.levelno for r in ours] == [logging.INFO]
         assert aws_proxy.counts == {"BatchGetSecretValue": 4}
         assert all(CANARY not in text for text in records.texts)
@@ -404,3 +404,60 @@ class TestNoBotocore:
         assert loaded == {"values": True, "boto3": False, "botocore": False}
         assert extension.counts == {"/secretsmanager/get": 2, "/systemsmanager/parameters/get": 1}
         assert aws_proxy.counts == {}
+
+
+class _WrongSecretAgent(FakeSecretsManagerAgent):
+    """An agent that answers every secret request with the secret `prod/db-old`."""
+
+    def _secret(self, query: dict[str, str]) -> tuple[int, Any]:
+        return super()._secret({**query, "secretId": "prod/db-old"})
+
+
+class TestAboveTheAgent:
+    """The library's cache and answer checks stay in front of the agent."""
+
+    def test_cache_and_single_flight_above_the_agent(
+        self, monkeypatch: pytest.MonkeyPatch, sm: Any, agent: FakeSecretsManagerAgent
+    ) -> None:
+        """Concurrent loads and later loads within the TTL send one agent request in all."""
+        sm.create_secret(Name="a", SecretString="va")
+        monkeypatch.setenv("APP_A", "secretsmanager:a")
+        cls = settings_class(a=str)
+        agent.hold = threading.Event()
+        threads = [threading.Thread(target=cls) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        while agent.in_flight < 1:
+            threads[0].join(0.01)
+        agent.hold.set()
+        for thread in threads:
+            thread.join()
+        assert cls().a == "va"
+        assert agent.counts == {"/secretsmanager/get": 1}
+
+    def test_an_answer_about_another_secret_is_not_used(
+        self, monkeypatch: pytest.MonkeyPatch, sm: Any, moto_server: MotoServer, aws_proxy: Any
+    ) -> None:
+        """`prod/db` answered with `prod/db-old`: a mismatched answer, never the value, never "missing"."""
+        arn = sm.create_secret(Name="prod/db", SecretString="right")["ARN"]
+        sm.create_secret(Name="prod/db-old", SecretString=CANARY)
+        with _WrongSecretAgent(moto_server.url, TOKEN) as fake:
+            monkeypatch.setenv("PYDANTIC_AWS_AGENT_URL", fake.url)
+            monkeypatch.setenv("PYDANTIC_AWS_AGENT_TOKEN", TOKEN)
+            monkeypatch.setenv("APP_A", f"optional:secretsmanager:{arn.rsplit('-', 1)[0]}")
+            with pytest.raises(ResolutionError, match="MismatchedAnswer") as caught:
+                _with_default("a", str, "default")()
+        assert CANARY not in str(caught.value)
+        assert aws_proxy.counts == {}
+
+    def test_no_value_or_token_in_any_record(
+        self, monkeypatch: pytest.MonkeyPatch, sm: Any, ssm: Any, extension: FakeLambdaExtension
+    ) -> None:
+        """At DEBUG, every logger of the process's side: neither a value nor the token is in a record."""
+        _seed(sm, ssm)
+        with collecting("%(threadName)s|%(name)s %(message)s") as records:
+            _load(monkeypatch)
+        # The fake's own botocore logs the values it reads from moto, on the fake's handler threads.
+        ours = [text for text in records.texts if "process_request_thread" not in text.split("|", 1)[0]]
+        assert ours
+        assert not [text for text in ours if CANARY in text or TOKEN in text]

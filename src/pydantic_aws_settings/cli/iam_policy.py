@@ -195,7 +195,8 @@ or account that is not known is '*'. With --agent (or PYDANTIC_AWS_AGENT_URL set
 {"Agent": POLICY, "Process": POLICY}: the node-local cache's role reads what it serves (the Secrets
 Manager Agent: secretsmanager:GetSecretValue and DescribeSecret; the Lambda extension, --agent lambda:
 also ssm:GetParameter), and the process needs only what it fetches itself. Nothing is fetched.
-Exit status 0; 1 when a reference is malformed; 2 for a usage error, a role that is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) among them."""
+Exit status 0; 1 when a reference is malformed; 2 for a usage error, a role that is not an IAM role
+ARN (arn:aws:iam::ACCOUNT:role/NAME) among them."""
 
 
 _KINDS = "{agent,lambda}"

@@ -25,25 +25,16 @@ outcome per target, whichever way it was fetched.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import http.client
-import json
 import logging
 import os
 import threading
 import urllib.parse
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic_aws_settings.fetch import (
-    Fetched,
-    FetchFailure,
-    Outcome,
-    failure_from_exception,
-    incomplete,
-    mismatched,
-)
+from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, incomplete
+from pydantic_aws_settings.fetch._agent_answers import aws_error, value_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -242,14 +233,15 @@ def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[
     except (OSError, http.client.HTTPException) as exc:
         _unreachable_now(agent, type(exc).__name__)
         return {target: fallback(target)}
+    _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
     if status == 429 or status >= 500:
         _unreachable_now(agent, f"HTTP {status}")
         return {target: fallback(target)}
     _answered(agent)
     if status == 200:
-        return {target: _value(target, body)}
+        return {target: value_of(target, body)}
     text = body.decode("utf-8", "replace").strip()
-    error = _aws_error(text)
+    error = aws_error(text)
     if error is not None:
         return {target: error}
     if status == 404 and target.service == "ssm":
@@ -259,6 +251,12 @@ def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[
     if status == 400 and text.lower().startswith(_GENERIC_400):
         return {target: fallback(target)}
     return {target: _refused(agent, status, text)}
+
+
+def _name(target: Any) -> str:
+    from pydantic_aws_settings.references import format_reference
+
+    return format_reference(target)
 
 
 def _no_token() -> FetchFailure:
@@ -282,49 +280,3 @@ def _refused(agent: Agent, status: int, text: str) -> FetchFailure:
         f"the node-local cache at {agent.url} refused the request (HTTP {status} {said!r}): "
         f"check that {_URL} is the base URL of a Secrets Manager Agent or the Lambda extension",
     )
-
-
-def _aws_error(text: str) -> FetchFailure | None:
-    """An AWS error the agent relays as `{"__type": CODE, "message": ...}`, parsed tolerantly."""
-    if not text.startswith("{"):
-        return None
-    try:
-        body = json.loads(text)
-    except ValueError:  # agent v2 does not escape quotes in the message: keep the code at least
-        code = text.partition('"__type"')[2].partition('"')[2].partition('"')[0]
-        return FetchFailure(code, "(unparseable message)") if code else None
-    if not isinstance(body, dict) or not isinstance(body.get("__type"), str):
-        return None
-    code = body["__type"].rpartition("#")[2]
-    return FetchFailure(code, f"{body.get('message') or body.get('Message') or ''} (through the agent)")
-
-
-def _value(target: Any, body: bytes) -> Outcome:
-    """A 200 answer's value, once checked to be what was asked for."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return incomplete("the node-local cache answered 200 with a body that is not JSON")
-    if not isinstance(answer, dict):
-        return incomplete("the node-local cache answered 200 without an object")
-    if target.service == "secretsmanager":
-        from pydantic_aws_settings.fetch import secretsmanager
-
-        entry = {k: v for k, v in answer.items() if v is not None}
-        if isinstance(entry.get("SecretBinary"), str):
-            try:
-                entry["SecretBinary"] = base64.b64decode(entry["SecretBinary"], validate=True)
-            except (binascii.Error, ValueError):
-                return incomplete("the node-local cache answered a SecretBinary that is not base64")
-        return secretsmanager._outcome(target, entry, "the agent's GetSecretValue")
-    from pydantic_aws_settings.fetch import ssm
-
-    parameter = answer.get("Parameter")
-    if not isinstance(parameter, dict):
-        return incomplete("the node-local cache answered without the Parameter")
-    if not ssm._answers(target, parameter):
-        return mismatched("the node-local cache answered with another parameter or version")
-    fetched = ssm._fetched(parameter)
-    if isinstance(fetched, Fetched) and fetched.kind not in ("String", "StringList", "SecureString"):
-        return incomplete("the node-local cache answered a parameter of an unknown type")
-    return fetched
