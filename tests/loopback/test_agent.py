@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -461,3 +462,29 @@ class TestAboveTheAgent:
         ours = [text for text in records.texts if "process_request_thread" not in text.split("|", 1)[0]]
         assert ours
         assert not [text for text in ours if CANARY in text or TOKEN in text]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_does_not_inherit_a_held_lock(
+    monkeypatch: pytest.MonkeyPatch, sm: Any, agent: FakeSecretsManagerAgent
+) -> None:
+    """A fork while another thread holds the agent module's lock: the child still loads through the agent."""
+    from pydantic_aws_settings.fetch import agent as backend
+
+    sm.create_secret(Name="a", SecretString="va")
+    monkeypatch.setenv("APP_A", "secretsmanager:a")
+    cls = settings_class(a=str)
+    with backend._lock:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: load, report, leave without running the parent's cleanup
+            signal.alarm(20)  # a child stuck on the inherited lock dies, and the parent reads nothing
+            try:
+                os.write(write, cls().a.encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+    assert answer == b"va"

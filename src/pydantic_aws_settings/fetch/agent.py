@@ -114,6 +114,16 @@ def agent_for(options: Options, environ: Mapping[str, str] = os.environ) -> Agen
     return Agent(options.agent_url, token, source, options.connect_timeout, options.read_timeout)
 
 
+def _after_fork_in_child() -> None:
+    """A forked child never waits on its parent's lock (another thread may have held it at the fork)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def reset() -> None:
     """Forget which agents were unreachable and which lack the parameter route (tests, after a fork)."""
     with _lock:
