@@ -488,3 +488,17 @@ def test_a_forked_child_does_not_inherit_a_held_lock(
             answer = pipe.read()
         os.waitpid(pid, 0)
     assert answer == b"va"
+
+
+def test_an_unreadable_token_file_is_named(
+    monkeypatch: pytest.MonkeyPatch, agent: FakeSecretsManagerAgent, tmp_path: Any, aws_proxy: Any
+) -> None:
+    """`PYDANTIC_AWS_AGENT_TOKEN=file://PATH` that cannot be read: the error names the variable and path."""
+    missing = tmp_path / "no-such-token"
+    monkeypatch.setenv("PYDANTIC_AWS_AGENT_TOKEN", f"file://{missing}")
+    monkeypatch.setenv("APP_A", "secretsmanager:a")
+    with pytest.raises(ResolutionError, match="AgentTokenMissing") as caught:
+        settings_class(a=str)()
+    assert f"PYDANTIC_AWS_AGENT_TOKEN (file {missing} unreadable" in str(caught.value)
+    assert agent.counts == {}
+    assert aws_proxy.counts == {}

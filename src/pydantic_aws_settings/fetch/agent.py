@@ -51,6 +51,7 @@ TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name, n
 TOKEN_FILE = "/var/run/awssmatoken"  # noqa: S105 - a path, not a token
 _URL = "PYDANTIC_AWS_AGENT_URL"
 _TOKEN = "PYDANTIC_AWS_AGENT_TOKEN"  # noqa: S105 - a variable name
+_NOWHERE = "no variable or file"
 #: The Lambda extension's one text for a 400, whether the name does not exist or it failed under load.
 _GENERIC_400 = "an unexpected error occurred"
 
@@ -103,7 +104,7 @@ def _token(options: Options, environ: Mapping[str, str]) -> tuple[str | None, st
     for variable in ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"):
         if environ.get(variable, "").strip():
             return environ[variable].strip(), variable
-    return None, "nowhere"
+    return None, _NOWHERE
 
 
 def agent_for(options: Options, environ: Mapping[str, str] = os.environ) -> Agent:
@@ -237,7 +238,7 @@ def _unreachable_now(agent: Agent, why: str) -> None:
 def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[Any, Outcome]:
     """Ask the agent for one target; whatever it cannot serve goes to AWS (`fallback`)."""
     if agent.token is None:
-        return {target: _no_token()}
+        return {target: _no_token(agent)}
     try:
         status, body = _get(agent, _query(target))
     except (OSError, http.client.HTTPException) as exc:
@@ -269,10 +270,11 @@ def _name(target: Any) -> str:
     return format_reference(target)
 
 
-def _no_token() -> FetchFailure:
+def _no_token(agent: Agent) -> FetchFailure:
+    tried = "" if agent.token_source == _NOWHERE else f" ({agent.token_source} gave none)"
     return FetchFailure(
         "AgentTokenMissing",
-        f"no token for the node-local cache: set {_TOKEN} (or AWS_TOKEN) to the token it expects",
+        f"no token for the node-local cache at {agent.url}{tried}: set {_TOKEN} to the token it expects",
     )
 
 
