@@ -19,6 +19,7 @@ from test_resolution import settings_class
 
 from pydantic_aws_settings import ResolutionError, clear_cache
 from support.agents import GENERIC_400, FakeLambdaExtension, FakeSecretsManagerAgent
+from support.clocks import FakeClock
 from support.interpreter import run_python
 from support.logs import collecting
 
@@ -220,7 +221,11 @@ class TestUnreachable:
         aws_proxy: Any,
         status: int,
     ) -> None:
-        """5xx and 429: every reference from AWS, one WARNING for the load; an INFO once the agent is back."""
+        """5xx and 429: each reference from AWS, one WARNING; the agent rests, then is retried; one INFO."""
+        from pydantic_aws_settings.fetch import agent as backend
+
+        clock = FakeClock()
+        monkeypatch.setattr(backend, "_clock", clock)
         sm.create_secret(Name="a", SecretString="va")
         sm.create_secret(Name="b", SecretString=CANARY)
         monkeypatch.setenv("APP_A", "secretsmanager:a")
@@ -228,21 +233,31 @@ class TestUnreachable:
         agent.fail_status = status
         cls = settings_class(a=str, b=SecretStr)
         with collecting() as records:
-            assert cls().a == "va"
+            assert cls().a == "va"  # both asked of the agent, then of AWS one by one
+            assert aws_proxy.counts == {"BatchGetSecretValue": 2}
             clear_cache()
-            cls()
+            clock.advance(backend.RETRY_AFTER - 1)
+            cls()  # the agent rests: one batch to AWS, the agent not asked
+            assert aws_proxy.counts == {"BatchGetSecretValue": 3}
+            assert agent.counts == {"/secretsmanager/get": 2}
+            clear_cache()
+            clock.advance(2)
+            cls()  # retried, failing again: no second WARNING
+        assert agent.counts == {"/secretsmanager/get": 4}
+        assert aws_proxy.counts == {"BatchGetSecretValue": 5}
         ours = [r for r in records.records if r.name == "pydantic_aws_settings" and r.levelno >= logging.INFO]
         warnings = [r for r in ours if r.levelno == logging.WARNING]
         assert len(warnings) == 1
         assert "PYDANTIC_AWS_AGENT_URL" in warnings[0].getMessage()
-        assert aws_proxy.counts == {"BatchGetSecretValue": 4}
         agent.fail_status = None
         clear_cache()
+        clock.advance(backend.RETRY_AFTER)
         with collecting() as records:
             cls()
         ours = [r for r in records.records if r.name == "pydantic_aws_settings" and r.levelno >= logging.INFO]
         assert [r.levelno for r in ours] == [logging.INFO]
-        assert aws_proxy.counts == {"BatchGetSecretValue": 4}
+        assert aws_proxy.counts == {"BatchGetSecretValue": 5}
+        assert agent.counts == {"/secretsmanager/get": 6}
         assert all(CANARY not in text for text in records.texts)
 
     def test_refused_connection_falls_back(

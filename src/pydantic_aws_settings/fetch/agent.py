@@ -12,7 +12,8 @@ wholly imports no botocore and needs no AWS credentials.
 Per target, the agent's answer decides:
 - 200: the value, once checked to be the secret, parameter, version, stage or label asked for.
 - unreachable (refused, timeout, a broken answer), 429 or 5xx: that target goes to AWS with the service's
-  own fetcher; one WARNING when the agent becomes unreachable, one INFO when it answers again.
+  own fetcher; one WARNING when the agent becomes unreachable, one INFO when it answers again. For
+  `RETRY_AFTER` seconds after such a failure, loads go to AWS (batched) without asking the agent.
 - 404 on the parameter route: the cache has no such route; the target goes to AWS.
 - an AWS error it relays (`{"__type": ...}`): that error, as if AWS had answered it.
 - 400 with the Lambda extension's generic text (which it answers for a name that does not exist as well
@@ -30,6 +31,7 @@ import http.client
 import logging
 import os
 import threading
+import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -57,7 +59,12 @@ _GENERIC_400 = "an unexpected error occurred"
 
 _lock = threading.Lock()
 #: Agent URLs found unreachable and not answering since (one WARNING each, one INFO when back).
-_unreachable: set[str] = set()
+_unreachable: dict[str, float] = {}
+#: Seconds after an agent failed to answer during which loads go to AWS without asking it (so that a hung
+#: agent costs one timeout per window, not one per load, and the fallback is batched); then it is retried.
+RETRY_AFTER = 10.0
+#: Monotonic seconds; tests replace it.
+_clock: Callable[[], float] = time.monotonic
 #: Agent URLs that answered 404 on the parameter route (the Secrets Manager Agent): parameters go to AWS.
 _no_parameter_route: set[str] = set()
 
@@ -147,12 +154,15 @@ def plan(
     unique = list(dict.fromkeys(targets))
     with _lock:
         no_route = agent.url in _no_parameter_route
+        failed_at = _unreachable.get(agent.url)
+    resting = failed_at is not None and _clock() - failed_at < RETRY_AFTER
     # Paths, parameters when the cache has no such route, and ARNs of another region than the node's go
-    # to AWS (the cache asks in its own region).
+    # to AWS (the cache asks in its own region); everything does while the agent rests after a failure.
     direct = [
         t
         for t in unique
-        if (t.service == "ssm" and (t.is_path or no_route))
+        if resting
+        or (t.service == "ssm" and (t.is_path or no_route))
         or (t.region is not None and options.region is not None and t.region != options.region)
     ]
     fallback = functools.partial(_from_aws, fetcher, client)
@@ -218,15 +228,16 @@ def _answered(agent: Agent) -> None:
     with _lock:
         if agent.url not in _unreachable:
             return
-        _unreachable.discard(agent.url)
+        del _unreachable[agent.url]
     _log.info("the node-local cache at %s answers again; references are read through it", agent.url)
 
 
 def _unreachable_now(agent: Agent, why: str) -> None:
     with _lock:
-        if agent.url in _unreachable:
-            return
-        _unreachable.add(agent.url)
+        known = agent.url in _unreachable
+        _unreachable[agent.url] = _clock()
+    if known:
+        return
     _log.warning(
         "the node-local cache at %s (%s) cannot be used (%s); references are fetched from AWS directly",
         agent.url,
