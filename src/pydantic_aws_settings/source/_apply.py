@@ -154,14 +154,22 @@ def apply_all(settings_cls: type[BaseSettings], plan: _Plan, outcomes: list[Outc
 
 
 def mask_sensitive(settings_cls: type[BaseSettings], merged: dict[str, Any], plan: _Plan) -> None:
-    """Mask the repr of every value under a field that a secret or SecureString fed (in place)."""
-    tops = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
+    """Mask the repr of every value under a field that a secret or SecureString fed (in place).
+
+    A field's value sits under whichever key pydantic would look it up by (`field_keys`: its name, alias,
+    `validation_alias`, each `AliasChoices` choice, an `AliasPath`'s first step), in any case.
+    """
+    from pydantic_aws_settings.source._origins import field_keys
+
+    fed = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
+    keys: set[str] = set()
+    for name, info in settings_cls.model_fields.items():
+        if name in fed:
+            keys |= field_keys(name, info)
     for entry in plan.imports:
         if entry.sensitive:
-            tops.update(entry.values)
-    hidden = {key for key in tops if key in merged}
-    for name, info in settings_cls.model_fields.items():
-        if name in tops and isinstance(info.alias, str) and info.alias in merged:
-            hidden.add(info.alias)
-    for key in hidden:
-        merged[key] = hide(merged[key])
+            keys.update(entry.values)
+    lowered = {key.lower() for key in keys}
+    for key in merged:
+        if key.lower() in lowered:
+            merged[key] = hide(merged[key])

@@ -1,0 +1,120 @@
+"""Leaks: a fetched secret never shows, whatever name pydantic looks its field up by, whatever its type.
+
+Every value planted here holds `CANARY`; every text the library produces (the `check` table, `check
+--json`, pydantic-settings' `PYDANTIC_SETTINGS_DEBUG` dump) is searched for it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from pydantic import AliasChoices, AliasPath, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pydantic_aws_settings import AWSBaseSettings
+from pydantic_aws_settings.cli.check import MASK, check
+from support.logs import collecting
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_ssm import SSMClient
+
+    from support.logs import RecordCollector
+
+CANARY = "CANARY-l34k-5f1e"
+
+
+@pytest.fixture
+def debug_dump(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordCollector]:
+    """pydantic-settings' own dump of every source's values switched on, every record collected."""
+    monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+    with collecting() as records:
+        yield records
+
+
+def dumps_of(records: RecordCollector, name: str) -> list[str]:
+    """The `PYDANTIC_SETTINGS_DEBUG` dumps of a settings class among the records."""
+    return [text for text in records.texts if f"Resolving settings for {name!r}" in text]
+
+
+def checked(settings_cls: type[Any], capsys: pytest.CaptureFixture[str]) -> tuple[str, list[dict[str, Any]]]:
+    """`check` and `check --json` of a class (both must load): the table's text and the JSON rows."""
+    assert check(settings_cls) == 0
+    table = capsys.readouterr()
+    assert check(settings_cls, as_json=True) == 0
+    listed = capsys.readouterr()
+    assert CANARY not in table.out + table.err + listed.out + listed.err
+    return table.out, json.loads(listed.out)
+
+
+class Aliased(AWSBaseSettings):
+    """A field behind each way pydantic names one: alias, validation_alias, AliasChoices, AliasPath."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_")
+    by_alias: str = Field(alias="LEAK_ALIAS")
+    by_validation_alias: str = Field(validation_alias="LEAK_VALIDATION")
+    by_choice: str = Field(validation_alias=AliasChoices("LEAK_UNSET", "LEAK_CHOICE"))
+    by_secure_choice: SecretStr = Field(validation_alias=AliasChoices("LEAK_SECURE", "LEAK_NEVER"))
+    by_path: str = Field(validation_alias=AliasPath("LEAK_PATH", "inner"))
+    by_path_choice: str = Field(validation_alias=AliasChoices("LEAK_NONE", AliasPath("LEAK_LIST", 0)))
+    plain: str = Field("shown", validation_alias=AliasChoices("LEAK_PLAIN", "APP_PLAIN"))
+
+
+ALIASED_ENV = {
+    "LEAK_ALIAS": "secretsmanager:leaks/alias",
+    "LEAK_VALIDATION": "secretsmanager:leaks/validation",
+    "LEAK_CHOICE": "secretsmanager:leaks/choice",
+    "LEAK_SECURE": "ssm:/leaks/secure",
+    "LEAK_PATH": "secretsmanager:leaks/path",
+    "LEAK_LIST": "secretsmanager:leaks/list",
+    "LEAK_PLAIN": "ssm:/leaks/plain",
+}
+
+
+@pytest.fixture
+def aliased(sm: SecretsManagerClient, ssm: SSMClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canary behind every alias of `Aliased`, and the variables that name them."""
+    for name in ("alias", "validation", "choice"):
+        sm.create_secret(Name=f"leaks/{name}", SecretString=f"{CANARY}-{name}")
+    sm.create_secret(Name="leaks/path", SecretString=json.dumps({"inner": f"{CANARY}-path"}))
+    sm.create_secret(Name="leaks/list", SecretString=json.dumps([f"{CANARY}-list"]))
+    ssm.put_parameter(Name="/leaks/secure", Value=f"{CANARY}-secure", Type="SecureString")
+    ssm.put_parameter(Name="/leaks/plain", Value="plain-value", Type="String")
+    for name, value in ALIASED_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+class TestAliases:
+    """Masking follows pydantic's own field lookup, in `check`, `check --json` and the debug dump."""
+
+    def test_check_masks_every_aliased_secret(
+        self, aliased: None, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each aliased secret's row is masked and names the variable it came from; a String stays shown."""
+        settings = Aliased()
+        assert settings.by_choice == f"{CANARY}-choice"
+        assert settings.by_path == f"{CANARY}-path"
+        assert settings.by_path_choice == f"{CANARY}-list"
+        table, rows = checked(Aliased, capsys)
+        by_field = {row["field"]: row for row in rows}
+        for field in ("by_alias", "by_validation_alias", "by_choice", "by_secure_choice", "by_path"):
+            assert by_field[field]["value"] == MASK, field
+        assert by_field["by_path_choice"]["value"] == MASK
+        assert by_field["by_choice"]["origin"] == "env LEAK_CHOICE"
+        assert by_field["by_secure_choice"]["reference"] == "ssm:/leaks/secure"
+        assert by_field["plain"]["value"] == "plain-value"
+        assert "plain-value" in table
+
+    def test_debug_dump_masks_every_aliased_secret(self, aliased: None, debug_dump: RecordCollector) -> None:
+        """The dump shows the aliased keys, and no value a secret or SecureString fed under them."""
+        settings = Aliased()
+        assert settings.by_secure_choice.get_secret_value() == f"{CANARY}-secure"
+        dumps = dumps_of(debug_dump, "Aliased")
+        assert dumps, "pydantic-settings wrote its source dump"
+        assert "LEAK_UNSET" in dumps[0]  # pydantic-settings keys an AliasChoices field by its first choice
+        assert debug_dump.containing(CANARY) == []
+        assert "plain-value" in dumps[0]
