@@ -20,7 +20,16 @@ import logging
 import os
 from typing import Any
 
-__all__ = ["REDACTED", "HiddenBytes", "HiddenStr", "hide", "install", "settings_dump_enabled"]
+__all__ = [
+    "REDACTED",
+    "HiddenBytes",
+    "HiddenDict",
+    "HiddenList",
+    "HiddenStr",
+    "hide",
+    "install",
+    "settings_dump_enabled",
+]
 
 REDACTED = "<redacted by pydantic-aws-settings: the record held a secret value or credential>"
 
@@ -102,14 +111,61 @@ def settings_dump_enabled() -> bool:
     return logging.getLogger("pydantic_settings").isEnabledFor(logging.DEBUG)
 
 
+class HiddenDict(dict[Any, Any]):
+    """A JSON object a secret fed, on its way to validation: its `repr` shows the keys, every leaf masked.
+
+    Numbers, booleans and nulls cannot be given a masked `repr` of their own (`bool` cannot even be
+    subclassed), so the mapping that holds them masks them. pydantic validates it as any dict: a model,
+    `dict[...]` or TypedDict field gets its own plain values. `copy()` stays hidden (pydantic-settings
+    merges sources with it).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{key!r}: {_masked(item)}" for key, item in self.items()) + "}"
+
+    def copy(self) -> HiddenDict:
+        """A shallow copy, still hidden."""
+        return HiddenDict(self)
+
+
+class HiddenList(list[Any]):
+    """A JSON array a secret fed: its `repr` masks every item, whatever its type (see `HiddenDict`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "[" + ", ".join(_masked(item) for item in self) + "]"
+
+    def copy(self) -> HiddenList:
+        """A shallow copy, still hidden."""
+        return HiddenList(self)
+
+
+_HIDDEN = (HiddenStr, HiddenBytes, HiddenDict, HiddenList)
+
+
+def _masked(item: Any) -> str:
+    """The repr of a hidden value's item: its own masked repr, or the mask for a number, bool or None."""
+    return repr(item) if isinstance(item, _HIDDEN) else "'**********'"
+
+
 def hide(value: Any) -> Any:
-    """Mask the repr of every string and bytes leaf of a value."""
+    """The value with every leaf's repr masked, whatever its type: str and bytes as such, containers whole.
+
+    A dict or list becomes a `HiddenDict` or `HiddenList` (their items hidden too), which masks the numbers,
+    booleans and nulls in it; a top-level number or None, which no repr can hide, is returned as it is
+    (values arrive as text, so a fetched one is never that).
+    """
+    if isinstance(value, _HIDDEN):
+        return value
     if isinstance(value, str):
         return HiddenStr(value)
     if isinstance(value, bytes):
         return HiddenBytes(value)
     if isinstance(value, dict):
-        return {key: hide(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [hide(item) for item in value]
+        return HiddenDict({key: hide(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return HiddenList(hide(item) for item in value)
     return value

@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from pydantic import AliasChoices, AliasPath, Field, SecretStr
+from pydantic import AliasChoices, AliasPath, BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings
@@ -118,3 +118,79 @@ class TestAliases:
         assert "LEAK_UNSET" in dumps[0]  # pydantic-settings keys an AliasChoices field by its first choice
         assert debug_dump.containing(CANARY) == []
         assert "plain-value" in dumps[0]
+
+
+class Inner(BaseModel):
+    """Every JSON type a secret can hold."""
+
+    port: int
+    ratio: float
+    enabled: bool
+    nothing: int | None
+    nested: dict[str, Any]
+    password: SecretStr
+
+
+class Typed(AWSBaseSettings):
+    """A model, a dict and an Any field fed by JSON secrets and a SecureString."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_")
+    inner: Inner
+    counts: dict[str, int]
+    anything: Any = None
+
+
+NUMBERS = {
+    "port": 73915,
+    "ratio": 0.73915,
+    "enabled": True,
+    "nothing": None,
+    "nested": {"deep": [73916, {"deeper": 73917, "flag": False}]},
+    "password": CANARY,
+}
+
+
+@pytest.fixture
+def typed(sm: SecretsManagerClient, ssm: SSMClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON secrets of numbers, booleans, nulls and nesting behind `Typed`'s fields."""
+    sm.create_secret(Name="leaks/numbers", SecretString=json.dumps(NUMBERS))
+    ssm.put_parameter(Name="/leaks/counts", Value=json.dumps({"a": 73918}), Type="SecureString")
+    sm.create_secret(Name="leaks/anything", SecretString=json.dumps([73919, True, None]))
+    monkeypatch.setenv("APP_INNER", "secretsmanager:leaks/numbers")
+    monkeypatch.setenv("APP_COUNTS", "ssm:/leaks/counts")
+    monkeypatch.setenv("APP_ANYTHING", "secretsmanager:leaks/anything")
+
+
+class TestEveryLeafMasked:
+    """The debug dump masks every leaf a secret fed: numbers, booleans, nulls, nested values."""
+
+    def test_numbers_booleans_and_nulls_are_masked(self, typed: None, debug_dump: RecordCollector) -> None:
+        """No number, boolean or null of a JSON secret shows in the dump; the keys do; fields keep types."""
+        settings = Typed()
+        assert settings.inner.port == 73915
+        assert settings.inner.nested == {"deep": [73916, {"deeper": 73917, "flag": False}]}
+        assert type(settings.inner.nested) is dict
+        assert settings.counts == {"a": 73918}
+        assert type(settings.counts) is dict
+        assert settings.anything == json.dumps([73919, True, None])  # Any is not decoded: the text
+        (dump,) = dumps_of(debug_dump, "Typed")
+        ours = next(line for line in dump.splitlines() if "AWSSettingsSource" in line)
+        for shown in (CANARY, "7391", "0.7", "True", "False", "None"):
+            assert shown not in ours, shown
+        for key in ("port", "ratio", "enabled", "nothing", "deep", "deeper", "flag", "password"):
+            assert f"'{key}'" in ours, key
+
+    def test_check_masks_every_leaf(self, typed: None, capsys: pytest.CaptureFixture[str]) -> None:
+        """`check` and `check --json` mask each leaf of the model and the whole dict and Any values."""
+        table, rows = checked(Typed, capsys)
+        assert "7391" not in table
+        assert {row["field"]: row["value"] for row in rows} == {
+            "inner.port": MASK,
+            "inner.ratio": MASK,
+            "inner.enabled": MASK,
+            "inner.nothing": None,  # no value, as a default would show: null is not masked
+            "inner.nested": MASK,
+            "inner.password": MASK,
+            "counts": MASK,
+            "anything": MASK,
+        }
