@@ -10,15 +10,19 @@ redaction note. Records without those fields pass untouched, and the filter cost
 on for botocore (a logger runs its filters only for records it is enabled for). It protects every
 botocore client of the process, not only the library's.
 
-It also holds the masks for the other way a value could reach a log: pydantic-settings' own dump of every
-source's values when `PYDANTIC_SETTINGS_DEBUG` is on (`settings_dump_enabled`, `hide`).
+It also holds the masks for the other ways a value could reach a log: pydantic-settings' own dump of every
+source's values when `PYDANTIC_SETTINGS_DEBUG` is on, and the locals of a traceback's frames, which error
+trackers record (`capture_locals`). A value a secret fed is held, from the moment it is fetched, as one of
+the `Hidden*` types (`hide`), whose `repr` is masked.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "REDACTED",
@@ -28,7 +32,8 @@ __all__ = [
     "HiddenStr",
     "hide",
     "install",
-    "settings_dump_enabled",
+    "keep_hidden",
+    "keeping_hidden",
 ]
 
 REDACTED = "<redacted by pydantic-aws-settings: the record held a secret value or credential>"
@@ -85,8 +90,9 @@ def install() -> None:
 class HiddenStr(str):
     """A fetched secret on its way to validation: its `repr` is masked.
 
-    pydantic-settings logs every source's values with `repr` when `PYDANTIC_SETTINGS_DEBUG` is on;
-    validation turns this back into a plain `str` for `str`, `SecretStr` and every typed field.
+    pydantic-settings logs every source's values with `repr` when `PYDANTIC_SETTINGS_DEBUG` is on, and an
+    error tracker every frame's locals; validation turns this back into a plain `str` for `str`,
+    `SecretStr` and every typed field.
     """
 
     __slots__ = ()
@@ -102,13 +108,6 @@ class HiddenBytes(bytes):
 
     def __repr__(self) -> str:
         return "b'**********'"
-
-
-def settings_dump_enabled() -> bool:
-    """Whether pydantic-settings will log every source's values (its `PYDANTIC_SETTINGS_DEBUG` switch)."""
-    if os.environ.get("PYDANTIC_SETTINGS_DEBUG", "").strip().lower() not in ("1", "true", "yes", "on"):
-        return False
-    return logging.getLogger("pydantic_settings").isEnabledFor(logging.DEBUG)
 
 
 class HiddenDict(dict[Any, Any]):
@@ -169,3 +168,21 @@ def hide(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return HiddenList(hide(item) for item in value)
     return value
+
+
+def keep_hidden(value: Any, decoded: Any) -> Any:
+    """What a source decoded (JSON) from a value: hidden, as `hide` does, when the value was hidden.
+
+    `json.loads` of a `HiddenStr` gives plain objects; the decoded value of a secret stays masked this way
+    in every mapping that holds it afterwards (a source's result, a traceback's locals).
+    """
+    return hide(decoded) if isinstance(value, _HIDDEN) else decoded
+
+
+def keeping_hidden(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A method of a source that turns its last argument into a new value, keeping that value hidden."""
+
+    def call(*args: Any) -> Any:
+        return keep_hidden(args[-1], method(*args))
+
+    return call

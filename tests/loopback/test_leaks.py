@@ -7,13 +7,14 @@ Every value planted here holds `CANARY`; every text the library produces (the `c
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import traceback
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pytest
-from pydantic import AliasChoices, AliasPath, BaseModel, Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, AliasPath, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from pydantic_aws_settings import AWSBaseSettings
+from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, ResolutionError, SecretsManager
 from pydantic_aws_settings.cli.check import MASK, check
 from support.logs import collecting
 
@@ -194,3 +195,97 @@ class TestEveryLeafMasked:
             "counts": MASK,
             "anything": MASK,
         }
+
+
+def traced(exc: BaseException) -> str:
+    """The exception as an error tracker records it: the traceback with every frame's locals."""
+    return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+
+
+class Traced(AWSBaseSettings):
+    """Fields a secret, a SecureString, a JSON secret and a bulk import feed."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__")
+    token: SecretStr
+    inner: Inner | None = None
+    pin: str = "none"
+    count: int = 0
+    extra: list[int] = Field(default_factory=list)
+    imported: SecretStr = SecretStr("none")
+    missing: str = "none"
+
+
+@pytest.fixture
+def traced_env(sm: SecretsManagerClient, ssm: SSMClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Canaries behind `Traced`'s fields: each test adds the variable that makes its load fail."""
+    sm.create_secret(Name="leaks/token", SecretString=f"{CANARY}-token")
+    sm.create_secret(Name="leaks/numbers", SecretString=json.dumps(NUMBERS))
+    sm.create_secret(Name="leaks/import", SecretString=json.dumps({"imported": f"{CANARY}-import"}))
+    ssm.put_parameter(Name="/leaks/pin", Value=f"{CANARY}-pin", Type="SecureString")
+    ssm.put_parameter(Name="/leaks/count", Value=f"{CANARY}-count", Type="SecureString")
+    monkeypatch.setenv("APP_TOKEN", "secretsmanager:leaks/token")
+    monkeypatch.setenv("APP_INNER", "secretsmanager:leaks/numbers")
+    monkeypatch.setenv("APP_PIN", "ssm:/leaks/pin")
+    monkeypatch.setenv("PYDANTIC_AWS_IMPORT", "secretsmanager:leaks/import")
+
+
+FAILING = {
+    "one resolves, one is missing": {"APP_MISSING": "secretsmanager:leaks/nope"},
+    "one resolves, one key is missing": {"APP_MISSING": "secretsmanager:leaks/token#nokey"},
+    "validation error after fetching": {"APP_COUNT": "ssm:/leaks/count"},
+    "validation error inside a fetched model": {"APP_INNER__PORT": "not-a-port"},
+    "pydantic-settings parse error after fetching": {"APP_EXTRA": "[not json"},
+}
+
+
+class TestTracebackLocals:
+    """capture_locals (what Sentry records) shows no fetched value, in the library's frames or pydantic's."""
+
+    @pytest.mark.parametrize("case", list(FAILING))
+    def test_no_canary_in_any_frame(
+        self, case: str, traced_env: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Values were fetched, then the load failed: no frame's locals show any of them (no debug dump)."""
+        for name, value in FAILING[case].items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises((ResolutionError, ValidationError, SettingsError)) as caught:
+            Traced()
+        text = traced(caught.value)
+        assert "pydantic_aws_settings" in text or "pydantic" in text
+        for shown in (CANARY, "73915", "73916"):
+            assert shown not in text, shown
+
+    def test_declared_marker_and_import_values_are_masked_in_frames(
+        self, traced_env: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A marker's secret and an import's values, fetched before a later failure, show in no frame."""
+
+        class Declared(Traced):
+            marked: Annotated[str, SecretsManager("leaks/token")] = "none"
+
+        monkeypatch.setenv("APP_COUNT", "ssm:/leaks/count")
+        with pytest.raises(ValidationError) as caught:
+            Declared()
+        assert CANARY not in traced(caught.value)
+
+    def test_a_plain_base_settings_error_shows_no_input(
+        self, traced_env: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without `hide_input_in_errors`, pydantic's error shows the input's repr: masked, as in frames."""
+
+        class Plain(BaseSettings):
+            model_config = SettingsConfigDict(env_prefix="APP_")
+            count: int
+            token: int = 0
+
+            @classmethod
+            def settings_customise_sources(
+                cls, settings_cls: type[BaseSettings], **sources: PydanticBaseSettingsSource
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
+                return (AWSSettingsSource(settings_cls),)
+
+        monkeypatch.setenv("APP_COUNT", "ssm:/leaks/count")
+        with pytest.raises(ValidationError) as caught:
+            Plain()
+        assert "input_value='**********'" in str(caught.value)
+        assert CANARY not in str(caught.value) + traced(caught.value)

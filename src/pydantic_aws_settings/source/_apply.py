@@ -87,9 +87,9 @@ def apply(use: _Use, outcome: Fetched | FetchFailure, failures: list[Failure]) -
     else:
         value, problem = None, outcome
     if problem is None:
-        use.sink[use.sink_key] = value
-        use.resolved = True
         use.sensitive = isinstance(outcome, Fetched) and outcome.sensitive
+        use.sink[use.sink_key] = hide(value) if use.sensitive else value  # masked in every repr from here on
+        use.resolved = True
         return
     use.sink.pop(use.sink_key, None)
     if use.ref.optional and problem.not_found:
@@ -107,6 +107,8 @@ def import_values(
     else:
         entry.sensitive = outcome.sensitive
         entry.values, problem = _import_mapping(settings_cls, outcome)
+        if entry.sensitive:
+            entry.values = {key: hide(item) for key, item in entry.values.items()}
     if problem is not None:
         failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, problem.code, problem.message))
 
@@ -153,23 +155,35 @@ def apply_all(settings_cls: type[BaseSettings], plan: _Plan, outcomes: list[Outc
         import_values(settings_cls, entry, outcome, plan.failures)
 
 
+#: Per class, each field's lower-cased top-level keys (`field_keys`), for `mask_sensitive`.
+_KEYS: weakref.WeakKeyDictionary[type, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def _lowered_keys(settings_cls: type[BaseSettings]) -> dict[str, frozenset[str]]:
+    """Each field's keys as pydantic looks it up, lower-cased, computed once per class."""
+    keys = _KEYS.get(settings_cls)
+    if keys is None:
+        from pydantic_aws_settings.source._origins import field_keys
+
+        keys = _KEYS[settings_cls] = {
+            name: frozenset(key.lower() for key in field_keys(name, info))
+            for name, info in settings_cls.model_fields.items()
+        }
+    return keys
+
+
 def mask_sensitive(settings_cls: type[BaseSettings], merged: dict[str, Any], plan: _Plan) -> None:
     """Mask the repr of every value under a field that a secret or SecureString fed (in place).
 
     A field's value sits under whichever key pydantic would look it up by (`field_keys`: its name, alias,
     `validation_alias`, each `AliasChoices` choice, an `AliasPath`'s first step), in any case.
     """
-    from pydantic_aws_settings.source._origins import field_keys
-
     fed = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
-    keys: set[str] = set()
-    for name, info in settings_cls.model_fields.items():
-        if name in fed:
-            keys |= field_keys(name, info)
-    for entry in plan.imports:
-        if entry.sensitive:
-            keys.update(entry.values)
-    lowered = {key.lower() for key in keys}
+    imported = [key.lower() for entry in plan.imports if entry.sensitive for key in entry.values]
+    if not fed and not imported:
+        return
+    keys = _lowered_keys(settings_cls)
+    lowered = set(imported).union(*(keys[name] for name in fed if name in keys))
     for key in merged:
         if key.lower() in lowered:
             merged[key] = hide(merged[key])
