@@ -289,3 +289,15 @@ class TestTracebackLocals:
             Plain()
         assert "input_value='**********'" in str(caught.value)
         assert CANARY not in str(caught.value) + traced(caught.value)
+
+    def test_exec_resolution_error_frames_show_no_value(self, traced_env: None) -> None:
+        """`exec`'s resolution of the environment fails after one reference resolved: no frame shows it."""
+        from pydantic_aws_settings.cli.exec import resolve_environment
+
+        environ = {"TOKEN": "secretsmanager:leaks/token", "PIN": "ssm:/leaks/pin", "GONE": "ssm:/leaks/gone"}
+        with pytest.raises(ResolutionError) as caught:
+            resolve_environment(environ)
+        assert "GONE" in str(caught.value)
+        assert CANARY not in traced(caught.value)
+        resolved = resolve_environment({"PIN": "ssm:/leaks/pin"})
+        assert resolved["PIN"] == f"{CANARY}-pin"
