@@ -153,18 +153,46 @@ def _agent_token(variable: str, value: Any) -> HiddenText | None:
     return HiddenText(value.strip()) if value.strip() else None
 
 
-def _number(minimum: float, *, integer: bool = False) -> Callable[[str, Any], Any]:
+def _number(minimum: float, maximum: float, *, integer: bool = False) -> Callable[[str, Any], Any]:
+    """A parser of a number in [minimum, maximum]: finite, and one the platform can represent.
+
+    Every option ends up in a timeout, a deadline or a size (socket timeouts, `Event.wait`, monotonic
+    deadlines, urllib3's pool): `inf`, `1e12` or NaN would be accepted here and then fail every field
+    with an error naming no variable (`timestamp out of range for platform time_t`), or hang.
+    """
+
     def parse(variable: str, value: Any) -> float | int:
+        kind = "a whole number" if integer else "a number of seconds"
         try:
             number = int(value) if integer else float(value)
-        except (TypeError, ValueError):
-            kind = "a whole number" if integer else "a number of seconds"
+        except (TypeError, ValueError, OverflowError):  # int(float("inf")), float(10**400)
             raise AWSSettingsError(f"{variable}: expected {kind}, got {value!r}") from None
-        if number < minimum or number != number:  # NaN is not a duration
+        if number != number:  # NaN is not a duration
+            raise AWSSettingsError(f"{variable}: expected {kind}, got {value!r}")
+        if number < minimum:
             raise AWSSettingsError(f"{variable}: must be at least {minimum}, got {value!r}")
+        if number > maximum:
+            raise AWSSettingsError(f"{variable}: must be at most {maximum}, got {value!r}")
         return number
 
     return parse
+
+
+#: A day: the longest timeout. A socket's timeout fails past about 1e10 s ("timestamp out of range for
+#: platform time_t") and `poll()`, which urllib3 waits on, past 2**31 ms (about 24.8 days); nobody waits a
+#: day for one answer.
+_DAY = 86_400
+#: Ten years: the longest cache duration. Deadlines are monotonic or wall-clock time plus this, and a
+#: thread may wait on them (`threading.TIMEOUT_MAX` is about 292 years); ten years is "forever" for a
+#: cache entry, far inside every limit.
+_TEN_YEARS = 10 * 365 * _DAY
+#: STS's own limit on DurationSeconds (12 hours; a role's maximum session may be lower, which STS reports).
+_STS_MAX_DURATION = 43_200
+#: Requests per call: each attempt may wait the connect and read timeouts; botocore's retry quota stops far
+#: sooner in an outage.
+_MAX_ATTEMPTS = 100
+#: Requests in flight at once: it also sizes urllib3's connection pool, which is allocated up front.
+_MAX_WORKERS = 1_000
 
 
 def _import_list(variable: str, value: Any) -> tuple[str, ...]:
@@ -180,16 +208,16 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("role_session_name", "PYDANTIC_AWS_ROLE_SESSION_NAME", _text),
     OptionSpec("external_id", "PYDANTIC_AWS_EXTERNAL_ID", _text),
     # botocore refuses role sessions shorter than 900 s (STS's minimum) before sending the request.
-    OptionSpec("role_duration", "PYDANTIC_AWS_ROLE_DURATION", _number(900, integer=True)),
-    OptionSpec("cache_ttl", "PYDANTIC_AWS_CACHE_TTL", _number(0)),
-    OptionSpec("max_stale", "PYDANTIC_AWS_MAX_STALE", _number(0)),
+    OptionSpec("role_duration", "PYDANTIC_AWS_ROLE_DURATION", _number(900, _STS_MAX_DURATION, integer=True)),
+    OptionSpec("cache_ttl", "PYDANTIC_AWS_CACHE_TTL", _number(0, _TEN_YEARS)),
+    OptionSpec("max_stale", "PYDANTIC_AWS_MAX_STALE", _number(0, _TEN_YEARS)),
     OptionSpec("import_", "PYDANTIC_AWS_IMPORT", _import_list),
-    OptionSpec("connect_timeout", "PYDANTIC_AWS_CONNECT_TIMEOUT", _number(0.001)),
-    OptionSpec("read_timeout", "PYDANTIC_AWS_READ_TIMEOUT", _number(0.001)),
-    OptionSpec("max_attempts", "PYDANTIC_AWS_MAX_ATTEMPTS", _number(1, integer=True)),
-    OptionSpec("max_workers", "PYDANTIC_AWS_MAX_WORKERS", _number(1, integer=True)),
-    OptionSpec("refresh_ahead", "PYDANTIC_AWS_REFRESH_AHEAD", _number(0)),
-    OptionSpec("throttle_timeout", "PYDANTIC_AWS_THROTTLE_TIMEOUT", _number(0)),
+    OptionSpec("connect_timeout", "PYDANTIC_AWS_CONNECT_TIMEOUT", _number(0.001, _DAY)),
+    OptionSpec("read_timeout", "PYDANTIC_AWS_READ_TIMEOUT", _number(0.001, _DAY)),
+    OptionSpec("max_attempts", "PYDANTIC_AWS_MAX_ATTEMPTS", _number(1, _MAX_ATTEMPTS, integer=True)),
+    OptionSpec("max_workers", "PYDANTIC_AWS_MAX_WORKERS", _number(1, _MAX_WORKERS, integer=True)),
+    OptionSpec("refresh_ahead", "PYDANTIC_AWS_REFRESH_AHEAD", _number(0, _TEN_YEARS)),
+    OptionSpec("throttle_timeout", "PYDANTIC_AWS_THROTTLE_TIMEOUT", _number(0, _DAY)),
     OptionSpec("agent_url", "PYDANTIC_AWS_AGENT_URL", _agent_url),
     OptionSpec("agent_token", "PYDANTIC_AWS_AGENT_TOKEN", _agent_token),
 )

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from pydantic_aws_settings._redact import hide
 from pydantic_aws_settings.cli._common import PROG
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, InvalidReferenceError, ResolutionError
 from pydantic_aws_settings.fetch import FetchFailure
@@ -120,6 +121,8 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
         outcomes = resolve([ref for _, _, ref in found], resolve_options(environ=environ))
         for (name, text, ref), outcome in zip(found, outcomes, strict=True):
             value, problem = settle(ref, outcome, _env_text)
+            if value is not None and not isinstance(outcome, FetchFailure) and outcome.sensitive:
+                value = hide(value)  # masked in a traceback's locals; the same text in the environment
             if value is not None:
                 resolved[name] = value
                 continue

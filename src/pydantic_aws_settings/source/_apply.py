@@ -11,7 +11,7 @@ import weakref
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
-from pydantic import Json, SecretBytes, SecretStr
+from pydantic import AliasChoices, AliasPath, Json, SecretBytes, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import NoDecode, SettingsError
 
@@ -93,7 +93,12 @@ def _scalar_target(use: _Use) -> bool:
     if scalar is None:
         target = use.target_field
         if isinstance(target, FieldInfo):
-            scalar = _takes_scalar(target.annotation, list(target.metadata))
+            # A field behind an AliasPath reads inside the JSON itself (pydantic walks the path).
+            walks = isinstance(target.validation_alias, AliasPath) or (
+                isinstance(target.validation_alias, AliasChoices)
+                and any(isinstance(choice, AliasPath) for choice in target.validation_alias.choices)
+            )
+            scalar = not walks and _takes_scalar(target.annotation, list(target.metadata))
         else:
             scalar = target is not None and _takes_scalar(target, [])
         paths[use.path] = scalar
@@ -184,9 +189,9 @@ def apply(
     else:
         value, problem = None, outcome
     if problem is None:
-        use.sink[use.sink_key] = value
-        use.resolved = True
         use.sensitive = isinstance(outcome, Fetched) and outcome.sensitive
+        use.sink[use.sink_key] = hide(value) if use.sensitive else value  # masked in every repr from here on
+        use.resolved = True
         return
     use.sink.pop(use.sink_key, None)
     if use.ref.optional and problem.not_found:
@@ -210,6 +215,8 @@ def import_values(
     else:
         entry.sensitive = outcome.sensitive
         entry.values, problem = _import_mapping(settings_cls, outcome)
+        if entry.sensitive:
+            entry.values = {key: hide(item) for key, item in entry.values.items()}
     if problem is not None:
         detail = _explained(problem, entry.ref, options)
         failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, problem.code, detail))
@@ -257,15 +264,35 @@ def apply_all(settings_cls: type[BaseSettings], plan: _Plan, outcomes: list[Outc
         import_values(settings_cls, entry, outcome, plan.failures, plan.options)
 
 
+#: Per class, each field's lower-cased top-level keys (`field_keys`), for `mask_sensitive`.
+_KEYS: weakref.WeakKeyDictionary[type, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def _lowered_keys(settings_cls: type[BaseSettings]) -> dict[str, frozenset[str]]:
+    """Each field's keys as pydantic looks it up, lower-cased, computed once per class."""
+    keys = _KEYS.get(settings_cls)
+    if keys is None:
+        from pydantic_aws_settings.source._origins import field_keys
+
+        keys = _KEYS[settings_cls] = {
+            name: frozenset(key.lower() for key in field_keys(name, info))
+            for name, info in settings_cls.model_fields.items()
+        }
+    return keys
+
+
 def mask_sensitive(settings_cls: type[BaseSettings], merged: dict[str, Any], plan: _Plan) -> None:
-    """Mask the repr of every value under a field that a secret or SecureString fed (in place)."""
-    tops = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
-    for entry in plan.imports:
-        if entry.sensitive:
-            tops.update(entry.values)
-    hidden = {key for key in tops if key in merged}
-    for name, info in settings_cls.model_fields.items():
-        if name in tops and isinstance(info.alias, str) and info.alias in merged:
-            hidden.add(info.alias)
-    for key in hidden:
-        merged[key] = hide(merged[key])
+    """Mask the repr of every value under a field that a secret or SecureString fed (in place).
+
+    A field's value sits under whichever key pydantic would look it up by (`field_keys`: its name, alias,
+    `validation_alias`, each `AliasChoices` choice, an `AliasPath`'s first step), in any case.
+    """
+    fed = {use.path.split(".")[0] for use in plan.uses if use.sensitive}
+    imported = [key.lower() for entry in plan.imports if entry.sensitive for key in entry.values]
+    if not fed and not imported:
+        return
+    keys = _lowered_keys(settings_cls)
+    lowered = set(imported).union(*(keys[name] for name in fed if name in keys))
+    for key in merged:
+        if key.lower() in lowered:
+            merged[key] = hide(merged[key])

@@ -50,6 +50,8 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("pydantic_settings", "EnvSettingsSource._load_env_vars"),
     ("pydantic_settings", "DotEnvSettingsSource._static_read_env_file"),
     ("pydantic_settings.sources.utils", "_annotation_is_complex"),
+    ("pydantic_settings.sources", "PydanticBaseEnvSettingsSource._replace_field_names_case_insensitively"),
+    ("pydantic_settings.sources", "PydanticBaseEnvSettingsSource._replace_env_none_type_values"),
 )
 
 
@@ -95,18 +97,38 @@ def read_env_file(path: Path, encoding: str | None) -> Mapping[str, str | None]:
     return DotEnvSettingsSource._static_read_env_file(path, encoding=encoding, case_sensitive=True)
 
 
+#: The methods a variable source turns one value into another with: for a run of ours, each keeps a secret's
+#: value masked (`keep_hidden`), so that no mapping of the source shows it in a traceback's locals.
+_VALUE_METHODS = (
+    "decode_complex_value",
+    "_replace_field_names_case_insensitively",
+    "_replace_env_none_type_values",
+)
+
+
 @contextlib.contextmanager
 def env_vars_as(source: EnvSettingsSource, env_vars: Mapping[str, Any]) -> Iterator[EnvSettingsSource]:
     """Run a source on other variables than the ones it read, and put its own back afterwards.
 
-    `env_vars` is a plain attribute that `EnvSettingsSource.__call__` reads (checked against 2.16.3).
+    `env_vars` is a plain attribute that `EnvSettingsSource.__call__` reads (checked against 2.16.3); the
+    `_VALUE_METHODS` (private but the first) are wrapped for the run with instance attributes.
     """
+    from pydantic_aws_settings._redact import keeping_hidden
+
     original = source.env_vars
+    own = {name: vars(source).get(name) for name in _VALUE_METHODS}  # None: the class's method
     source.env_vars = env_vars
+    for name in _VALUE_METHODS:
+        setattr(source, name, keeping_hidden(getattr(source, name)))
     try:
         yield source
     finally:
         source.env_vars = original
+        for name, method in own.items():
+            if method is None:
+                delattr(source, name)
+            else:
+                setattr(source, name, method)
 
 
 def deep_update(mapping: dict[str, Any], *updates: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +193,8 @@ def decodes(source: EnvSettingsSource, field_name: str, field: Any) -> bool:
 class _MappingSource(EnvSettingsSource):
     """pydantic-settings' environment logic run on a mapping of ours (imports and markers), prefix-free.
 
-    Private: overrides `EnvSettingsSource._load_env_vars` (checked against 2.16.3).
+    Private: overrides `EnvSettingsSource._load_env_vars` and the `_VALUE_METHODS`, which keep a secret's
+    value masked as `env_vars_as` does (checked against 2.16.3).
     """
 
     def __init__(self, settings_cls: type[BaseSettings], nested_delimiter: str | None) -> None:
@@ -188,6 +211,18 @@ class _MappingSource(EnvSettingsSource):
 
     def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
         """A StringList's items where pydantic-settings would decode JSON, else as pydantic-settings does."""
+        from pydantic_aws_settings._redact import keep_hidden
+
         if isinstance(value, _StringListText):
             return value.split(",") if decodes(self, field_name, field) else str(value)
-        return super().decode_complex_value(field_name, field, value)  # type: ignore[arg-type]
+        return keep_hidden(value, super().decode_complex_value(field_name, field, value))  # type: ignore[arg-type]
+
+    def _replace_field_names_case_insensitively(self, field: FieldInfo, field_values: dict[str, Any]) -> Any:
+        from pydantic_aws_settings._redact import keep_hidden
+
+        return keep_hidden(field_values, super()._replace_field_names_case_insensitively(field, field_values))
+
+    def _replace_env_none_type_values(self, field_value: dict[str, Any]) -> Any:
+        from pydantic_aws_settings._redact import keep_hidden
+
+        return keep_hidden(field_value, super()._replace_env_none_type_values(field_value))

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import AliasChoices, AliasPath
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, SecretsSettingsSource
 
 from pydantic_aws_settings.source._compat import env_names, read_env_file
@@ -21,7 +22,26 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.source._records import _Plan
     from pydantic_aws_settings.source._report import OriginKind
 
-__all__ = ["origins", "spelling"]
+__all__ = ["field_keys", "origins", "spelling"]
+
+
+def field_keys(name: str, info: FieldInfo) -> frozenset[str]:
+    """Every top-level key a source's values may hold a field under, as pydantic looks the field up.
+
+    The name, the `alias`, and each of `validation_alias`'s names: a string, each choice of an
+    `AliasChoices`, and the first step of an `AliasPath` (alone or among the choices). pydantic-settings
+    keys a field's value by one of them (for `AliasChoices`, its first choice, whichever variable was set).
+    """
+    keys = {name}
+    if isinstance(info.alias, str):
+        keys.add(info.alias)
+    alias = info.validation_alias
+    choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+    for choice in choices:
+        first = choice.path[0] if isinstance(choice, AliasPath) else choice
+        if isinstance(first, str):
+            keys.add(first)
+    return frozenset(keys)
 
 
 def spelling(source: EnvSettingsSource, env_name: str) -> str:
@@ -110,7 +130,7 @@ def origins(
     """
     found: dict[str, Origin] = _leaves(settings_cls, results, plan)
     for name, info in settings_cls.model_fields.items():
-        keys = {name, info.alias} if isinstance(info.alias, str) else {name}
+        keys = field_keys(name, info)
         for kind, source, values in results:
             if not keys & set(values):
                 continue

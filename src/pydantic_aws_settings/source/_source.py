@@ -180,17 +180,18 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         return merged
 
     def _merge(self, plan: _Plan, results: list[_Result]) -> dict[str, Any]:
-        """The layers' values merged, higher precedence winning key by key (nested mappings merged)."""
-        from pydantic_aws_settings._redact import settings_dump_enabled
+        """The layers' values merged, higher precedence winning key by key (nested mappings merged).
+
+        Whatever a secret or SecureString fed is masked in every repr (`mask_sensitive`): pydantic-settings'
+        debug dump, and the locals of a traceback (pydantic's validation holds this mapping).
+        """
+        from pydantic_aws_settings.source._apply import mask_sensitive
         from pydantic_aws_settings.source._compat import deep_update
 
         merged: dict[str, Any] = {}
         for _, _, values in reversed(results):
             merged = deep_update(merged, values)
-        if settings_dump_enabled():
-            from pydantic_aws_settings.source._apply import mask_sensitive
-
-            mask_sensitive(self.settings_cls, merged, plan)
+        mask_sensitive(self.settings_cls, merged, plan)
         return merged
 
     def _record(self, plan: _Plan, results: list[_Result]) -> None:
