@@ -1,14 +1,14 @@
 """A long-running service while AWS fails: what each request waits for, how hard AWS is hit, how loud it is.
 
-`make bench-outage` (or `.venv/bin/python benchmarks/outage.py [--before COMMIT] [--outage S]`) starts moto
-with the benchmark's configuration (`scenario.py`: 30 parameters in 3 GetParameters batches and 10 secrets in
-one BatchGetSecretValue), puts `fault_proxy.py` in front of it, and runs each scenario in a service process
+`make bench-outage` (about 10 minutes; or `.venv/bin/python benchmarks/outage.py --help`) starts moto with
+the benchmark's configuration (`scenario.py`: 30 parameters in 3 GetParameters batches, 10 secrets in one
+BatchGetSecretValue), puts `fault_proxy.py` in front of it, and runs each scenario in a service process
 of its own (`outage_service.py`), once with this tree's `src` ("after") and once with the library as it was
 at COMMIT ("before", extracted with `git archive`; default: the commit before the outage work):
 
 - threads: 4 threads serving 50 loads a second, each `live.get()` or `Settings()` with a warm cache, TTL 5 s,
   while AWS is hung, refuses connections, answers 500 or throttles, for `--outage` seconds, then recovers;
-- asyncio: one event loop serving 50 `await live.aget()` a second while every AWS answer takes 1 s, so
+- asyncio: one event loop serving 50 `await live.aget()` a second while every AWS answer takes 0.5 s, so
   that each TTL's refresh is slow; a ticker coroutine measures the loop's largest stall;
 - cold start: 20 processes start at once against a proxy whose token buckets let SSM and
   BatchGetSecretValue through at 4 requests a second.
@@ -39,8 +39,11 @@ from scenario import isolated_environ, references, seed
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 FAULTS = ("hung", "refused", "500", "throttled")
+OPERATIONS = ("GetParameters", "BatchGetSecretValue", "GetSecretValue")
 BATCHES = 4
 RATE, THREADS, TTL = 50.0, 4, 5
+#: Seconds every AWS answer takes in the asyncio scenario: slow, within the 1 s read timeout.
+SLOW = 0.5
 
 
 class Proxy:
@@ -115,7 +118,7 @@ def service(proxy: Proxy, src: str, mode: str, fault: str, seconds: float, outag
     assert child.stdout is not None
     if child.stdout.readline().strip() != "ready":
         raise RuntimeError(f"the {mode} service did not start")
-    proxy.call("/fault", {"kind": fault, "hang": 1.0 if fault == "slow" else 30.0})
+    proxy.call("/fault", {"kind": fault, "hang": SLOW if fault == "slow" else 30.0})
     child.stdin.write("go\n")
     child.stdin.flush()
     time.sleep(outage)
@@ -129,7 +132,7 @@ def service(proxy: Proxy, src: str, mode: str, fault: str, seconds: float, outag
 
 def cold_start(proxy: Proxy, src: str, processes: int) -> dict[str, Any]:
     """`processes` cold `Settings()` at once; loaded count, requests seen by the proxy, slowest load."""
-    proxy.call("/reset")
+    proxy.call("/reset", {})
     args = [sys.executable, str(HERE / "outage_service.py"), "cold"]
     children = [
         subprocess.Popen(args, env=environ(proxy, src), stdout=subprocess.PIPE, text=True)
@@ -139,9 +142,9 @@ def cold_start(proxy: Proxy, src: str, processes: int) -> dict[str, Any]:
     counts = proxy.call("/stats")["counts"]
     return {
         "loaded": sum(r["ok"] for r in results),
-        "requests": sum(
-            counts.get(op, 0) for op in ("GetParameters", "BatchGetSecretValue", "GetSecretValue")
-        ),
+        "requests": sum(counts.get(op, 0) for op in OPERATIONS),
+        "counts": counts,
+        "sent": sum(r["sent"] for r in results),
         "slowest": max(r["seconds"] for r in results),
         "errors": sorted({r.get("error", "") for r in results} - {""}),
     }
@@ -224,22 +227,26 @@ def service_table(
         if not asyncio:
             continue
         result = service(proxy, src, "asyncio", "slow", 3 * TTL, 3 * TTL)
-        print(row(version, "asyncio, AWS 1 s slow", result, 3 * TTL), flush=True)
+        print(row(version, f"asyncio, AWS {SLOW} s slow", result, 3 * TTL), flush=True)
 
 
 def cold_table(proxy: Proxy, versions: dict[str, str]) -> None:
     """The cold start of 20 processes against token buckets, one row per version."""
-    print("\n| version | cold start | loaded | requests | unthrottled | slowest s | errors |")
-    print("|---|---|---|---|---|---|---|")
+    head = ["version", "20 cold starts at once, 4 req/s", "loaded", "requests"]
+    head += ["GetParameters / BatchGetSecretValue / GetSecretValue", "unthrottled", "slowest s", "errors"]
+    print("\n| " + " | ".join(head) + " |")
+    print("|---|---|---|---|---|---|---|---|")
     buckets = {"rate": 4, "burst": 4, "operations": ["GetParameters", "BatchGetSecretValue"]}
+    proxy.call("/bucket", {"rate": 0})
+    alone = {version: cold_start(proxy, src, 1) for version, src in versions.items()}
     for version, src in versions.items():
-        proxy.call("/bucket", {"rate": 0})
-        alone = cold_start(proxy, src, 1)["requests"]
         proxy.call("/bucket", buckets)
         result = cold_start(proxy, src, 20)
         proxy.call("/bucket", {"rate": 0})
-        cells = [version, "20 at once, 4 req/s", f"{result['loaded']}/20", str(result["requests"])]
-        cells += [str(20 * alone), f"{result['slowest']:.1f}", ", ".join(result["errors"]) or "-"]
+        split = " / ".join(str(result["counts"].get(op, 0)) for op in OPERATIONS)
+        unthrottled = f"{20 * alone[version]['requests']} ({alone[version]['loaded']}/1 loaded alone)"
+        cells = [version, "", f"{result['loaded']}/20", str(result["requests"]), split, unthrottled]
+        cells += [f"{result['slowest']:.1f}", ", ".join(result["errors"]) or "-"]
         print("| " + " | ".join(cells) + " |", flush=True)
 
 

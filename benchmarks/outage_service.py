@@ -51,6 +51,13 @@ class _Count(logging.Handler):
             self.infos += 1
 
 
+def _listen(counter: _Count) -> None:
+    """Count the library's records from INFO up (its logger would otherwise pass WARNING and up only)."""
+    logger = logging.getLogger("pydantic_aws_settings")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(counter)
+
+
 def _settings_class() -> Any:
     from pydantic import SecretStr
     from pydantic_settings import SettingsConfigDict
@@ -81,7 +88,7 @@ def _threads(mode: str, rate: float, threads: int, seconds: float, outage: float
         load = settings_cls
     load()
     counter = _Count()
-    logging.getLogger("pydantic_aws_settings").addHandler(counter)
+    _listen(counter)
     start = _wait_for_go(counter)
     during: list[float] = []
     after: list[float] = []
@@ -121,7 +128,7 @@ def _asyncio(rate: float, seconds: float, outage: float) -> dict[str, Any]:
 
     live = LiveSettings(_settings_class())
     counter = _Count()
-    logging.getLogger("pydantic_aws_settings").addHandler(counter)
+    _listen(counter)
     call = getattr(live, "aget", None)
 
     async def main() -> dict[str, Any]:
@@ -166,8 +173,13 @@ def _cold() -> dict[str, Any]:
     try:
         _settings_class()()
     except Exception as exc:  # noqa: BLE001 - reported to the parent
-        return {"ok": False, "seconds": time.perf_counter() - began, "error": type(exc).__name__}
-    return {"ok": True, "seconds": time.perf_counter() - began}
+        return {
+            "ok": False,
+            "seconds": time.perf_counter() - began,
+            "error": type(exc).__name__,
+            "sent": SENT[0],
+        }
+    return {"ok": True, "seconds": time.perf_counter() - began, "sent": SENT[0]}
 
 
 def main() -> None:
