@@ -28,7 +28,7 @@ class TestBatchBackoff:
     @pytest.mark.xfail(
         strict=True,
         reason="each entry draws its own backoff, so a batch of 10 comes due at 10 moments and is "
-        "retried as up to 10 requests: the benchmark saw 192 attempts a minute per batch with AWS hung",
+        "retried as up to 10 requests: the benchmark saw 168 attempts a minute per batch with AWS hung",
     )
     def test_one_retry_request_per_batch_after_a_shared_failure(self) -> None:
         """Ten keys fetched by one request fail together; once backed off, they cost one request, not ten."""
