@@ -13,7 +13,7 @@ empty :=
 space := $(empty) $(empty)
 NOX := PATH="$(subst $(space),:,$(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)):$$PATH" $(BIN)/nox
 
-.PHONY: demo test lint types pytest pythons docs bench pins clean
+.PHONY: demo test lint types pytest pythons docs bench bench-outage pins clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(INSTALL) -e '.[dev,demo,bench]'
 	$(BIN)/python benchmarks/run.py $(ARGS)
+
+## make bench-outage: a service under AWS faults, before and after the outage work (about 10 min); prints
+## the tables of docs/explanation/outages.md.
+bench-outage: $(STAMP)
+	$(BIN)/python benchmarks/outage.py $(ARGS)
 
 ## make pins: the newest dev tools resolved afresh on each Python, merged into constraints/dev.txt.
 pins: $(STAMP)
