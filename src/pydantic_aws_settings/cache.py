@@ -220,9 +220,12 @@ class ValueCache(Generic[K]):
         finally:
             with self._lock:
                 now = self._timer()
+                # One draw for the whole fetch: what was fetched together stays due together (its life
+                # and its backoff), so it is refreshed or retried in one request, not one per entry.
+                draw = self._rng()
                 for key in keys:
                     outcome = fetched.get(key, FetchFailure("InternalError", "no outcome for this reference"))
-                    outcome = self._settle(key, outcome, now, ttl, max_stale)
+                    outcome = self._settle(key, outcome, now, ttl, max_stale, draw)
                     outcomes[key] = outcome
                     flight = self._flights.pop(key, None)
                     if flight is not None:
@@ -258,12 +261,17 @@ class ValueCache(Generic[K]):
             self._sleep(min(left, backoff(attempt, self._rng())))
             fetched.update(self._call(fetch, again))
 
-    def _settle(self, key: K, outcome: Outcome, now: float, ttl: float, max_stale: float) -> Outcome:
-        """Store a value or an absence, or turn a failure into the last value when it may be served stale."""
+    def _settle(
+        self, key: K, outcome: Outcome, now: float, ttl: float, max_stale: float, draw: float
+    ) -> Outcome:
+        """Store a value or an absence, or turn a failure into the last value when it may be served stale.
+
+        `draw` (in [0, 1)) sets the entry's jitter: its life when stored, its backoff when a refresh failed.
+        """
         entry = self._live(key, now)
         if not isinstance(outcome, FetchFailure) or outcome.not_found:
             if ttl > 0:
-                life = 1.0 - JITTER * self._rng()
+                life = 1.0 - JITTER * draw
                 self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale, ttl=ttl)
             else:
                 self._entries.pop(key, None)
@@ -273,7 +281,7 @@ class ValueCache(Generic[K]):
         if entry is None:
             return outcome
         entry.failures += 1
-        entry.retry_at = now + backoff(entry.failures, self._rng(), min(MAX_BACKOFF, ttl) or MAX_BACKOFF)
+        entry.retry_at = now + backoff(entry.failures, draw, min(MAX_BACKOFF, ttl) or MAX_BACKOFF)
         if entry.failures == 1:
             logger.warning(
                 "serving a stale value of %s: refreshing it failed with %s (fetched %.0f s ago); "
@@ -302,8 +310,9 @@ class ValueCache(Generic[K]):
         """
         self._lock = threading.Lock()
         self._flights = {}
+        lives: dict[tuple[float, float], float] = {}  # entries fetched together keep one life
         for entry in list(self._entries.values()):
-            life = 1.0 - JITTER * self._rng()
+            life = lives.setdefault((entry.fetched_at, entry.life_factor), 1.0 - JITTER * self._rng())
             entry.stale_until += entry.ttl * (life - entry.life_factor)
             entry.life_factor = life
 

@@ -1,15 +1,13 @@
 """What the outage benchmark (`benchmarks/outage.py`) found that the outage tests did not pin.
 
-A finding is a strict xfail: it documents the behaviour the issue asks for, fails today, and turns the
-suite red (XPASS) the day the library is fixed, so that the marker is removed then.
+Each was a strict xfail until the library was fixed: a batch that failed together is now retried together
+(one jitter draw per fetch, for the entries' lives and their backoffs).
 """
 
 from __future__ import annotations
 
 import itertools
 from typing import TYPE_CHECKING
-
-import pytest
 
 from pydantic_aws_settings.cache import ValueCache
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
@@ -25,11 +23,6 @@ TTL = 300.0
 class TestBatchBackoff:
     """The references of one batch that failed together are retried together."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="each entry draws its own backoff, so a batch of 10 comes due at 10 moments and is "
-        "retried as up to 10 requests: the benchmark saw 168 attempts a minute per batch with AWS hung",
-    )
     def test_one_retry_request_per_batch_after_a_shared_failure(self) -> None:
         """Ten keys fetched by one request fail together; once backed off, they cost one request, not ten."""
         now = [0.0]
