@@ -99,7 +99,11 @@ class TestDemoServe:
             moto = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
             assert f"-p {port}" not in moto  # no stray moto_server
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            if process.poll() is None:  # a failed assertion: SIGTERM first, so that moto stops too
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
             process.stdout.close()
