@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pydantic_aws_settings.cli import MASK
 from pydantic_aws_settings.cli.demo import OPERATOR_ENVIRONMENT
 
@@ -41,8 +43,11 @@ class TestDemo:
 class TestDemoServe:
     """`demo --serve` keeps a seeded endpoint up, prints what to export, and stops cleanly on SIGTERM."""
 
-    def test_serve_prints_exports_that_load_the_docs_settings_and_stops_on_sigterm(self) -> None:
-        """The export lines point a new process at the docs' secrets; SIGTERM stops server and moto alike."""
+    @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+    def test_serve_prints_exports_that_load_the_docs_settings_and_stops_on_a_signal(
+        self, stop: signal.Signals
+    ) -> None:
+        """The export lines point a new process at the docs' secrets; the signal stops the server and moto."""
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYDANTIC_AWS_"))}
         process = subprocess.Popen(
             [str(SCRIPT), "demo", "--serve"], stdout=subprocess.PIPE, text=True, env=environ
@@ -92,7 +97,7 @@ class TestDemoServe:
             )
             assert loaded.returncode == 0, loaded.stderr
             assert loaded.stdout == "https://api.example.com\n"
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
             rest = process.stdout.read()
             assert process.wait(timeout=30) == 0
             assert "endpoint stopped" in rest
