@@ -20,9 +20,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_aws_settings import (
     AWSBaseSettings,
     AWSSettingsConfigDict,
-    _reset_process_state,
     clear_cache,
 )
+from pydantic_aws_settings._state import reset as reset_process_state
 from scenario import (
     EXPECTED,
     JSON_KEY,
@@ -171,12 +171,12 @@ class Loader:
 
 
 LOADERS: list[Loader] = [
-    Loader("ours", "pydantic-aws-settings", Ours, _reset_process_state, clear_cache),
+    Loader("ours", "pydantic-aws-settings", Ours, reset_process_state, clear_cache),
     Loader(
         "ours_role",
         "pydantic-aws-settings, with a role",
         OursWithRole,
-        _reset_process_state,
+        reset_process_state,
         None,
         warm=False,
     ),

@@ -60,7 +60,6 @@ def _reset_process_state() -> None:
     boto3 = sys.modules.get("boto3")
     if boto3 is not None:
         boto3.DEFAULT_SESSION = None
-    library = sys.modules.get("pydantic_aws_settings")
-    reset = getattr(library, "_reset_process_state", None)
-    if reset is not None:
-        reset()
+    state = sys.modules.get("pydantic_aws_settings._state")
+    if state is not None:
+        state.reset()

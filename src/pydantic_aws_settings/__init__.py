@@ -6,7 +6,6 @@ package does not import boto3: that happens only when a reference has to be fetc
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic_aws_settings._state import _reset_process_state as _reset_process_state
 from pydantic_aws_settings._state import clear_cache, invalidate, invalidate_field
 from pydantic_aws_settings._version import __version__ as __version__
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, InvalidReferenceError, ResolutionError

@@ -4,10 +4,20 @@ Every object a load keeps between loads lives on the one `ProcessState` that `st
 use (so that importing the package builds nothing) and `reset()` drops. Nothing else in the package keeps
 a module global that a test or a forked process would have to reset. The calls users make on it
 (`clear_cache`, `invalidate`, `invalidate_field`) are defined here too.
+
+Lifecycle hooks, installed once when the state is first built:
+- `os.register_at_fork(after_in_child=...)`: a forked child (gunicorn `--preload`, uWSGI, Celery
+  prefork, `multiprocessing` with fork) drops every session, client, connection pool, lock and fetch or
+  AssumeRole in flight it inherited, without waiting for the parent's threads (none came along), keeps
+  its cached values, and draws each entry's jitter again so that sibling workers do not refresh in step.
+- `snapshot_restore_py.register_after_restore(...)`, where that module imports (Lambda SnapStart): the
+  restored process drops its sessions, clients and connections (none survives a restore), and marks
+  every cached entry for refresh, keeping its value for stale-if-error.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +66,7 @@ class ProcessState:
 
 _STATE: ProcessState | None = None
 _LOCK = threading.Lock()
+_HOOKED = False
 
 
 def state() -> ProcessState:
@@ -71,7 +82,48 @@ def _build() -> ProcessState:
     global _STATE
     if _STATE is None:
         _STATE = ProcessState()
+        _install_hooks()
     return _STATE
+
+
+def _install_hooks() -> None:
+    """Register the fork hook and, where `snapshot_restore_py` imports, the SnapStart hook, once."""
+    global _HOOKED
+    if _HOOKED:
+        return
+    _HOOKED = True
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    try:
+        import snapshot_restore_py  # type: ignore[import-not-found]  # only in Lambda's Python runtimes
+    except ImportError:
+        return
+    snapshot_restore_py.register_after_restore(_after_restore)
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child: nothing of the parent's connections, locks, threads or fetches in flight.
+
+    Cached values and their remembered absences stay; each entry gets a jitter of its own.
+    """
+    global _LOCK
+    _LOCK = threading.Lock()
+    current = _STATE
+    if current is not None:
+        current.clients.after_fork()
+        current.cache.after_fork()
+        current.denials.after_fork()
+
+
+def _after_restore() -> None:
+    """In a process restored from a SnapStart snapshot: new connections, and every entry due for refresh.
+
+    The snapshot's threads were restored with it, so its locks and fetches in flight stay theirs; its
+    connections, though, are dead, and its values as old as the snapshot.
+    """
+    current = _STATE
+    if current is not None:
+        current.clients.after_fork()
+        current.cache.after_restore()
 
 
 def reset() -> None:
@@ -85,10 +137,6 @@ def reset() -> None:
         old, _STATE = _STATE, None
     if old is not None:
         old.clients.reset()
-
-
-#: The name the package and the test suite have used for `reset`.
-_reset_process_state = reset
 
 
 def clear_cache() -> None:

@@ -27,6 +27,11 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Throttled**: a load with nothing to fall back on retries throttled keys with jittered exponential
   backoff for up to `throttle_timeout` seconds, so that a fleet starting at once converges.
 - With a TTL of 0 nothing is stored (concurrent identical fetches are still coalesced).
+- **Wall-clock ages**: the default clock (`_clock.FreezeProofClock`) is monotonic, but also moves forward when
+  the wall clock jumps ahead of it, so an entry never outlives its TTL in wall-clock time even when the
+  monotonic clock stood still (a host suspend, a Lambda SnapStart restore).
+- **Fork and restore**: `after_fork` (in a forked child) and `after_restore` (in a restored snapshot) keep
+  the values but give each entry a jitter of its own; see `_state` for the hooks that call them.
 
 Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
 absent and is dropped when next seen. The clock, the random draws, the sleep and the way a background
@@ -49,6 +54,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
 
+from pydantic_aws_settings._clock import FreezeProofClock
 from pydantic_aws_settings.fetch import FetchFailure, Outcome
 
 if TYPE_CHECKING:
@@ -86,6 +92,7 @@ class _Entry:
     stale_until: float  # the end of its jittered life plus max_stale: the one definition of the stale window
     retry_at: float = -math.inf  # no request for it before this (backoff after a failed refresh)
     failures: int = 0  # failed refreshes in a row: > 0 while it is being served stale
+    ttl: float = 0.0  # the TTL it was stored with: moves stale_until when the life factor is drawn again
 
     def fresh_until(self, ttl: float) -> float:
         """When the entry stops being fresh for a load with this TTL."""
@@ -108,7 +115,7 @@ class ValueCache(Generic[K]):
 
     Args:
         maxsize: how many entries are kept at most (least recently used go first).
-        timer: the clock, monotonic seconds; tests pass a fake one.
+        timer: the clock, monotonic seconds (by default a `FreezeProofClock`); tests pass a fake one.
         rng: a source of floats in [0, 1) for jitter; tests pass a fixed one.
         sleep: waits between throttled retries; tests pass one that moves their clock.
         background: starts a background refresh; tests pass one that runs it at once or keeps it.
@@ -117,12 +124,12 @@ class ValueCache(Generic[K]):
     def __init__(
         self,
         maxsize: int = 4096,
-        timer: Callable[[], float] = time.monotonic,
+        timer: Callable[[], float] | None = None,
         rng: Callable[[], float] = random.random,
         sleep: Callable[[float], None] = time.sleep,
         background: Callable[[Callable[[], None]], None] = _in_background,
     ) -> None:
-        self._timer = timer
+        self._timer = timer if timer is not None else FreezeProofClock()
         self._rng = rng
         self._sleep = sleep
         self._background = background
@@ -185,7 +192,9 @@ class ValueCache(Generic[K]):
                 else:  # expired, nothing known to be wrong: this load refreshes it and waits
                     flights[key] = _Flight()
                     mine.append(key)
-        if ahead:
+        if ahead and mine:  # this load waits anyway: one request for both, not a second in the background
+            mine += ahead
+        elif ahead:
             self._background(lambda: self._fetch_owned(ahead, fetch, ttl, max_stale, {}, 0.0))
         if mine:
             self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout)
@@ -255,7 +264,7 @@ class ValueCache(Generic[K]):
         if not isinstance(outcome, FetchFailure) or outcome.not_found:
             if ttl > 0:
                 life = 1.0 - JITTER * self._rng()
-                self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale)
+                self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale, ttl=ttl)
             else:
                 self._entries.pop(key, None)
             if entry is not None and entry.failures:
@@ -282,6 +291,32 @@ class ValueCache(Generic[K]):
             del self._entries[key]
             return None
         return entry
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock of its own, no fetch in flight, and a life factor of its own per entry.
+
+        Only the thread that forked came along: the parent's fetches in flight and its background
+        refreshes are not running here, so nothing of theirs is waited for (the next load fetches it
+        again). Values are kept; each entry's life is drawn again in (1 - JITTER, 1] of its TTL, so that
+        the workers of one parent do not all refresh at the same moment, and never live past the TTL.
+        """
+        self._lock = threading.Lock()
+        self._flights = {}
+        for entry in list(self._entries.values()):
+            life = 1.0 - JITTER * self._rng()
+            entry.stale_until += entry.ttl * (life - entry.life_factor)
+            entry.life_factor = life
+
+    def after_restore(self) -> None:
+        """In a process restored from a snapshot: every entry is due, its value kept for stale-if-error.
+
+        The next load of each entry fetches it again and waits (as for an expired entry); if that
+        fails, the kept value is served stale. A restored snapshot keeps its threads (unlike a fork), so
+        the lock and the fetches in flight stay theirs.
+        """
+        with self._lock:
+            for entry in list(self._entries.values()):
+                entry.life_factor = 0.0
 
     def in_background(self, work: Callable[[], None]) -> None:
         """Run work off the caller's thread, as the cache runs its refreshes (inline in some tests)."""

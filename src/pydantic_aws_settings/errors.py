@@ -65,8 +65,12 @@ class Failure:
         reference: the reference as written.
         code: the AWS error code (`ResourceNotFoundException`, `AccessDeniedException`, ...), or the kind
             of failure when AWS was not reached or answered something unusable (`EndpointConnectionError`,
-            `ReadTimeoutError`, `KeyNotFound`, `InvalidJSON`, `InvalidReference`).
-        detail: a short explanation without any fetched value.
+            `ReadTimeoutError`, `KeyNotFound`, `InvalidJSON`, `InvalidReference`, `WholeJSONObject`,
+            `NoRegion`).
+        detail: a short explanation without any fetched value: for a reference that does not exist, where
+            it was looked for (`secret prod/db not found in region eu-west-1 (account unknown),
+            credentials from environment variables`); for a missing `#KEY` or a whole JSON object, the
+            object's key names (never its values).
     """
 
     field: str

@@ -31,6 +31,7 @@ __all__ = [
     "AWSSettingsConfigDict",
     "OptionSpec",
     "Options",
+    "RoleArnError",
     "resolve_options",
 ]
 
@@ -158,6 +159,27 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
 )
 
 
+class RoleArnError(AWSSettingsError):
+    """The role to assume is not an IAM role ARN; raised before any request, naming where it was set.
+
+    Attributes:
+        role: the role as given.
+    """
+
+    def __init__(self, where: str, role: str, problem: str) -> None:
+        self.role = role
+        super().__init__(f"{where}: {problem}; set it to the ARN of the role to assume")
+
+
+def _check_role(where: str, role: str) -> None:
+    """Refuse a role that is not an IAM role ARN (STS would refuse it at the first request, unnamed)."""
+    from pydantic_aws_settings._role_arn import role_arn_problem
+
+    problem = role_arn_problem(role)
+    if problem is not None:
+        raise RoleArnError(where, role, problem)
+
+
 def resolve_options(
     keywords: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
@@ -166,7 +188,8 @@ def resolve_options(
     """Merge the options: a keyword (not None) beats a `model_config` key, which beats the environment.
 
     Raises:
-        AWSSettingsError: an option has a value of the wrong kind; the message names where it was set.
+        AWSSettingsError: an option has a value of the wrong kind, or the role is not an IAM role ARN
+            (`RoleArnError`); the message names where it was set.
     """
     keywords = keywords or {}
     config = config or {}
@@ -183,6 +206,8 @@ def resolve_options(
         else:
             continue
         parsed = spec.parse(where, raw)
+        if spec.attribute == "role_arn" and parsed is not None:
+            _check_role(where, parsed)
         if parsed is not None:
             values[spec.attribute] = parsed
     if values.get("region") is None:

@@ -24,11 +24,27 @@ if TYPE_CHECKING:
     #: What a consumer makes of an extracted value (given the `Fetched` it came from), or why it cannot.
     Shape = Callable[[str | bytes, Fetched], tuple[Any, FetchFailure | None]]
 
-__all__ = ["PathConflictError", "extract", "json_text", "nest", "settle"]
+__all__ = ["PathConflictError", "extract", "json_text", "key_names", "nest", "settle"]
 
 
 #: Why JSON nested deeper than Python's recursion limit allows is refused (not a RecursionError).
 _TOO_DEEP = "is JSON nested too deeply to decode"
+
+
+#: At most this many key names are listed in a message; the rest are counted.
+_MAX_KEYS = 20
+
+
+def key_names(document: Mapping[str, Any]) -> str:
+    """The top-level keys of a JSON object for a message: names only, never values (`` (keys: a, b)``).
+
+    Sorted, at most 20 named and the rest counted; `` (it has no keys)`` for an empty object.
+    """
+    names = sorted(str(key) for key in document)
+    if not names:
+        return " (it has no keys)"
+    more = f" and {len(names) - _MAX_KEYS} more" if len(names) > _MAX_KEYS else ""
+    return f" (keys: {', '.join(names[:_MAX_KEYS])}{more})"
 
 
 class PathConflictError(ValueError):
@@ -84,7 +100,9 @@ def extract(ref: Reference, fetched: Fetched) -> tuple[str | bytes | None, Fetch
             "NotJSONObject", f"#{ref.key} needs a JSON object, and the value is not one"
         )
     if ref.key not in document:
-        return None, FetchFailure("KeyNotFound", f"the JSON object has no key {ref.key!r}")
+        return None, FetchFailure(
+            "KeyNotFound", f"the JSON object has no key {ref.key!r}{key_names(document)}"
+        )
     try:
         return json_text(document[ref.key]), None
     except RecursionError:  # decoded within the limit, but not written back out within it

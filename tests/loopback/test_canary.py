@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -12,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, ResolutionError
 from pydantic_aws_settings._state import state
-from support.logs import all_records_to
+from support.logs import RecordCollector, collecting
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,23 +35,11 @@ class Settings(AWSBaseSettings):
     token: SecretStr | None = None
 
 
-class Everything(logging.Handler):
-    """Collects every record of every logger, formatted, exceptions included."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the formatted record and any exception text."""
-        self.texts.append(logging.Formatter("%(name)s %(message)s").format(record))
-
-
 @pytest.fixture
-def debug_logs() -> Iterator[Everything]:
+def debug_logs() -> Iterator[RecordCollector]:
     """Every logger at DEBUG (botocore included) into one collecting handler."""
-    with all_records_to(Everything()) as handler:
-        yield handler
+    with collecting() as collector:
+        yield collector
 
 
 @pytest.fixture
@@ -86,7 +73,7 @@ class TestCanary:
         self,
         scenario: str,
         canaries: None,
-        debug_logs: Everything,
+        debug_logs: RecordCollector,
         monkeypatch: pytest.MonkeyPatch,
         aws_proxy: Any,
     ) -> None:
@@ -108,7 +95,7 @@ class TestCanary:
         assert leaks == []
 
     def test_success_logs_no_value(
-        self, canaries: None, debug_logs: Everything, monkeypatch: pytest.MonkeyPatch
+        self, canaries: None, debug_logs: RecordCollector, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A successful load at DEBUG keeps the value out of every record and repr; the field holds it."""
         monkeypatch.setenv("APP_TOKEN", "ssm:/c/secure")
@@ -123,7 +110,7 @@ class TestSettingsDebugDump:
     """pydantic-settings' own source dump (PYDANTIC_SETTINGS_DEBUG=1) shows no fetched secret."""
 
     def test_debug_dump_masks_fetched_secrets(
-        self, canaries: None, sm: Any, debug_logs: Everything, monkeypatch: pytest.MonkeyPatch
+        self, canaries: None, sm: Any, debug_logs: RecordCollector, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Secrets, SecureStrings, binaries and imports are masked in the dump; fields keep plain types."""
         sm.create_secret(Name="c/binary", SecretBinary=CANARY.encode())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic_aws_settings.policy import parameter_arns, policy_for, secret_arn
 from pydantic_aws_settings.references import parse_reference
 from pydantic_aws_settings.source import recording_origins
 from pydantic_aws_settings.values import settle
+from support.cli import run_cli
 
 if TYPE_CHECKING:
     from types_boto3_secretsmanager import SecretsManagerClient
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.references import ParameterReference, Reference, SecretReference
 
-SCRIPT = Path(sys.executable).with_name("pydantic-aws-settings")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "reference" / "cli.md"
 CANARY = "CANARY-c1i-5ecr3t-9d2e"
 ACCOUNT = "123456789012"
@@ -84,19 +83,6 @@ OPERATOR_ENV = {
     "APP_LOG_LEVEL": "DEBUG",
     "PYDANTIC_AWS_IMPORT": "ssm:/app/shared/",
 }
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the console script with the test's environment (aimed at the loopback proxy) plus `env`."""
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def child(*names: str) -> list[str]:

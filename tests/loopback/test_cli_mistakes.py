@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import BaseModel, Field, SecretStr, ValidationError
@@ -26,21 +22,10 @@ from pydantic_aws_settings.cli import main
 from pydantic_aws_settings.cli._common import UsageError
 from pydantic_aws_settings.cli._validation import _variables, validation_text
 from pydantic_aws_settings.cli.check import MASK, _jsonable
+from support.cli import run_cli
 
-SCRIPT = Path(sys.executable).with_name("pydantic-aws-settings")
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the console script with the test's environment plus `env`."""
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class Text(AWSBaseSettings):
@@ -129,6 +114,7 @@ class Configured(AWSBaseSettings):
 """
 
 ROLE = "arn:aws:iam::123456789012:role/app"
+OTHER_ROLE = "arn:aws:iam::123456789012:role/other"
 
 
 class TestRoleArns:
@@ -193,7 +179,7 @@ class TestRoleArns:
         """`--role` is the role granted, over the options' own."""
         (tmp_path / "roleapp.py").write_text(ROLE_APP)
         result = run_cli(
-            "iam-policy", "roleapp:S", "--role", ROLE, cwd=tmp_path, env={"PYDANTIC_AWS_ROLE_ARN": "x"}
+            "iam-policy", "roleapp:S", "--role", ROLE, cwd=tmp_path, env={"PYDANTIC_AWS_ROLE_ARN": OTHER_ROLE}
         )
         assert result.returncode == 0, result.stderr
         [statement] = json.loads(result.stdout)["Statement"]

@@ -25,6 +25,7 @@ from pydantic_aws_settings import credentials as creds
 from pydantic_aws_settings.credentials import _ahead, _role, _sessions, _speedups
 from pydantic_aws_settings.options import resolve_options
 from support import proxy as proxy_module
+from support.clocks import FakeClock
 from support.fake_providers import ContainerCredentialsServer, InstanceMetadataServer
 
 if TYPE_CHECKING:
@@ -126,26 +127,11 @@ def signatures(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Signatur
     return record
 
 
-class FakeClock:
-    """The library's clock, moved forward by hand: the real time plus an offset."""
-
-    def __init__(self) -> None:
-        self.offset = datetime.timedelta(0)
-
-    def __call__(self) -> datetime.datetime:
-        """The current fake time."""
-        return datetime.datetime.now(datetime.timezone.utc) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.offset += datetime.timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Put the refresh windows of the library on a fake clock."""
+    """Put the refresh windows of the library on a fake clock (its `utcnow`: real time plus the moves)."""
     fake = FakeClock()
-    monkeypatch.setattr(creds.registry(), "clock", fake)
+    monkeypatch.setattr(creds.registry(), "clock", fake.utcnow)
     return fake
 
 
@@ -722,13 +708,13 @@ class TestAssumeRoleAhead:
             calls.append(len(calls))
             return {"access_key": f"key-{len(calls)}"}
 
-        late = _prefetched(assume, clock)
+        late = _prefetched(assume, clock.utcnow)
         late.join(5)
         clock.advance(creds.PREFETCH_VALID)
         assert late() == {"access_key": "key-2"}  # the old result was dropped, STS asked again
         assert late() == {"access_key": "key-3"}  # and every later refresh asks STS itself
 
-        timely = _prefetched(assume, clock)
+        timely = _prefetched(assume, clock.utcnow)
         assert timely() == {"access_key": "key-4"}  # waits for the call in flight if need be
         assert calls == [0, 1, 2, 3]
 

@@ -16,7 +16,6 @@ may hold a fetched value or a credential STS handed out.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
 import threading
@@ -31,7 +30,8 @@ from pydantic_settings import SettingsConfigDict
 from pydantic_aws_settings import AWSBaseSettings, ResolutionError, _state, credentials
 from pydantic_aws_settings._loopback import free_port
 from pydantic_aws_settings.cache import ValueCache
-from support.logs import all_records_to
+from support.clocks import FakeClock
+from support.logs import RecordCollector, all_records_to
 from support.proxy import AWSProxy
 
 if TYPE_CHECKING:
@@ -201,36 +201,10 @@ def world(sm: Any, ssm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_SIGNING_KEY", "ssm:/app/signing")
 
 
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-
-class RoleClock:
-    """The credentials clock (`credentials.registry().clock`): the real time plus an offset moved by hand."""
-
-    def __init__(self) -> None:
-        self.offset = datetime.timedelta(0)
-
-    def __call__(self) -> datetime.datetime:
-        """The current fake time."""
-        return datetime.datetime.now(datetime.timezone.utc) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.offset += datetime.timedelta(seconds=seconds)
-
-
 _STS_SECRET = re.compile(rb"<(AccessKeyId|SecretAccessKey|SessionToken)>([^<]+)</")
 
 
-class LeakWatch(logging.Handler):
+class LeakWatch(RecordCollector):
     """Every record of every logger at DEBUG, formatted with its exception, and every credential STS issued.
 
     Attributes:
@@ -239,13 +213,8 @@ class LeakWatch(logging.Handler):
     """
 
     def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.texts: list[str] = []
+        super().__init__("%(name)s %(levelname)s %(message)s")
         self.issued: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the record as a handler would print it, traceback included."""
-        self.texts.append(logging.Formatter("%(name)s %(levelname)s %(message)s").format(record))
 
     def assert_no_leak(self, *seen: object) -> None:
         """No record, nor the text or repr of anything in `seen` (exceptions with their causes), leaks."""
@@ -276,15 +245,15 @@ def leaks(aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[Leak
         yield watch
 
 
-def _use_role(row: Fault, monkeypatch: pytest.MonkeyPatch) -> RoleClock | None:
+def _use_role(row: Fault, monkeypatch: pytest.MonkeyPatch) -> FakeClock | None:
     """Set the row's options; load as ROLE when the row says so, its refresh windows on a fake clock."""
     for name, value in row.env:
         monkeypatch.setenv(name, value)
     if not row.role:
         return None
     monkeypatch.setenv("PYDANTIC_AWS_ROLE_ARN", ROLE)
-    clock = RoleClock()
-    monkeypatch.setattr(credentials.registry(), "clock", clock)
+    clock = FakeClock()
+    monkeypatch.setattr(credentials.registry(), "clock", clock.utcnow)
     return clock
 
 
@@ -324,7 +293,7 @@ class TestFaultMatrix:
     @staticmethod
     def _warm_up(row: Fault, moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[App, FakeClock]:
         """A first load without the fault, then the TTL runs out (and the role's session, for STS rows)."""
-        clock = FakeClock()
+        clock = FakeClock(50.0)
         monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
         role_clock = _use_role(row, monkeypatch)
         # A warm dead endpoint must die under the clients the first load built: a proxy of this test's own.
@@ -415,7 +384,7 @@ class TestBatchFaults:
         self, world: None, aws_proxy: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ) -> None:
         """Warm, the denial is remembered: the refresh goes straight to GetSecretValue, with no warning."""
-        clock = FakeClock()
+        clock = FakeClock(50.0)
         monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
         aws_proxy.inject("BatchGetSecretValue", "AccessDeniedException")
         App()

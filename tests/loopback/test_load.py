@@ -43,6 +43,7 @@ THREADS = 64
 DURATION = 3.0  # seconds the threads load for
 TICK = 0.1  # seconds between two expiries of the whole cache
 PHASE = 2  # ticks a fault (or its absence) lasts
+FAULT_WAIT = 1.0  # seconds a fault may last longer, until a refresh meets it
 JOIN_TIMEOUT = 15.0  # seconds a thread may take to finish its last load once the driver stops
 
 MARK = "CANARY-9e4b"  # every secret value holds it; no text the library produces may
@@ -83,27 +84,28 @@ FAULTS: list[tuple[str, Callable[[Any], None]]] = [
 
 @dataclass
 class Flights:
-    """Fetches of each batch as the library runs them: how many, how many at once, how many succeeded."""
+    """Fetches of each batch the library runs: how many, most of one target at once, how many worked."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: Counter[str] = field(default_factory=Counter)
     succeeded: Counter[str] = field(default_factory=Counter)
-    running: Counter[str] = field(default_factory=Counter)
-    most: Counter[str] = field(default_factory=Counter)
+    running: Counter[Any] = field(default_factory=Counter)  # fetches in flight, by target
+    most: Counter[str] = field(default_factory=Counter)  # the most fetches of one target at once, by batch
 
     def wrap(self, name: str, fetch: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
-        """Count the calls of a batch fetch function."""
+        """Count the calls of a batch fetch function (its second argument: the targets it fetches)."""
 
         def counted(*args: Any) -> dict[Any, Any]:
+            targets = list(args[1])
             with self.lock:
                 self.started[name] += 1
-                self.running[name] += 1
-                self.most[name] = max(self.most[name], self.running[name])
+                self.running.update(targets)
+                self.most[name] = max(self.most[name], *(self.running[t] for t in targets))
             try:
                 outcomes = fetch(*args)
             finally:
                 with self.lock:
-                    self.running[name] -= 1
+                    self.running.subtract(targets)
             if all(isinstance(outcome, Fetched) for outcome in outcomes.values()):
                 with self.lock:
                     self.succeeded[name] += 1
@@ -175,8 +177,9 @@ def _drive(aws_proxy: Any, sm: Any, clock: FakeClock) -> tuple[Results, int, lis
     for thread in threads:
         thread.start()
     started = time.perf_counter()
-    tick = expiries = 0
+    tick = expiries = phase = 0
     faults: list[str] = []
+    injected_at, requests_before = 0.0, 0
     while time.perf_counter() - started < DURATION:
         time.sleep(TICK)
         tick += 1
@@ -184,10 +187,17 @@ def _drive(aws_proxy: Any, sm: Any, clock: FakeClock) -> tuple[Results, int, lis
         expiries += 1
         if tick % PHASE:
             continue
+        # A fault lasts until a refresh has met it (at most FAULT_WAIT): the loads no longer wait for a
+        # refresh, so under load a refresh can take longer than a phase, and a fault no request met
+        # would leave the stale path untried.
+        met = sum(aws_proxy.counts.values()) > requests_before
+        if phase % 2 and not met and time.perf_counter() - injected_at < FAULT_WAIT:
+            continue
         aws_proxy.clear_faults()  # also ends a hang in progress
-        phase = tick // PHASE
+        phase += 1
         if phase % 2:
             name, inject = FAULTS[(phase // 2) % len(FAULTS)]
+            injected_at, requests_before = time.perf_counter(), sum(aws_proxy.counts.values())
             inject(aws_proxy)
             faults.append(name)
         else:  # a rotation, which the next successful fetch must bring
@@ -267,7 +277,8 @@ def test_load_with_expiries_and_faults(
     )
     assert faults, "the driver switched faults on"
     assert results.loads > THREADS  # every thread loaded, most of them many times
-    # Single flight: one fetch of a batch at a time, whatever 64 threads ask for.
+    # Single flight: one fetch of each target at a time, whatever 64 threads ask for (a load's targets
+    # go in one batch; a retry after a backoff is per target, so two batches may overlap, never a target).
     assert flights.most == {"BatchGetSecretValue": 1, "GetParameters": 1}
     # At most one successful fetch of each batch per expiry (and one for the warm-up).
     for operation in ("BatchGetSecretValue", "GetParameters"):

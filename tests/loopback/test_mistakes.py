@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import BaseModel, Field
@@ -25,23 +22,13 @@ from pydantic_aws_settings.cli.exec import resolve_environment
 from pydantic_aws_settings.fetch import Fetched
 from pydantic_aws_settings.references import Reference, looks_like_reference, parse_reference, unescape
 from pydantic_aws_settings.values import extract
+from support.cli import run_cli
 
-SCRIPT = Path(sys.executable).with_name("pydantic-aws-settings")
+if TYPE_CHECKING:
+    from pathlib import Path
+
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/url"
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the console script with the test's environment plus `env`."""
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def parse(text: str) -> Reference:

@@ -162,6 +162,26 @@ class TestRefreshAhead:
         assert load(cache, fetch) == NEW
 
 
+def test_a_load_that_waits_refreshes_its_window_entries_in_the_same_request(
+    cache: ValueCache[str], clock: Clock, held: Held
+) -> None:
+    """One entry expired and one in its refresh window: one fetch of both, nothing in the background."""
+    calls: list[list[str]] = []
+
+    def fetch(keys: list[str]) -> dict[str, Fetched | FetchFailure]:
+        calls.append(sorted(keys))
+        return dict.fromkeys(keys, NEW if calls[1:] else GOOD)
+
+    cache.get_many(["old"], fetch, 100, 1000, refresh_ahead=10.0)
+    clock.now = 50.0
+    cache.get_many(["young"], fetch, 100, 1000, refresh_ahead=10.0)
+    clock.now = 100.0  # "old" expired, "young" has 50 s left: in a refresh window of 60 s
+    outcomes = cache.get_many(["old", "young"], fetch, 100, 1000, refresh_ahead=60.0)
+    assert outcomes == {"old": NEW, "young": NEW}
+    assert calls[2:] == [["old", "young"]]
+    assert held.works == []
+
+
 class TestBackoff:
     """After a failed refresh: no request until a backoff has passed, stale values at once meanwhile."""
 
@@ -402,3 +422,42 @@ class TestLiveSettings:
         time.sleep(0.1)
         assert live.reloads == 2
         assert aws_proxy.counts["BatchGetSecretValue"] == 2
+
+
+def test_live_settings_look_again_at_once_when_a_value_expired_during_the_reload(
+    sm: Any, ssm: Any, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    """A reload during which another value expired is followed by one more at once, not after retry_after."""
+    from pydantic_aws_settings import invalidate
+    from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
+
+    cache: ValueCache[Any] = ValueCache(timer=clock, rng=lambda: 0.0, background=lambda work: work())
+    monkeypatch.setattr(_state.state(), "cache", cache)
+    sm.create_secret(Name="app/a", SecretString="a-1")
+    ssm.put_parameter(Name="/app/b", Value="b-1", Type="String")
+    monkeypatch.setenv("APP_A", "secretsmanager:app/a")
+    monkeypatch.setenv("APP_B", "ssm:/app/b")
+    monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "60")
+    monkeypatch.setenv("PYDANTIC_AWS_REFRESH_AHEAD", "0")
+    cls = type(
+        "Two",
+        (AWSBaseSettings,),
+        {"__annotations__": {"a": str, "b": str}, "model_config": SettingsConfigDict(env_prefix="APP_")},
+    )
+    live = LiveSettings(cls, retry_after=5)
+    live.get()
+    clock.now = 10.0
+    invalidate("ssm:/app/b")
+    live.refresh()  # b is now fresh until 70, a until 60
+    ssm.put_parameter(Name="/app/b", Value="b-2", Type="String", Overwrite=True)
+    slow = sm_fetch.fetch_batch
+
+    def batch_that_takes_fifteen_seconds(*args: Any) -> Any:
+        clock.now += 15.0  # b expires while a is being fetched
+        return slow(*args)
+
+    monkeypatch.setattr(sm_fetch, "fetch_batch", batch_that_takes_fifteen_seconds)
+    clock.now = 60.0
+    assert live.get().b == "b-1"  # type: ignore[attr-defined]
+    assert clock.now == 75.0
+    assert live.get().b == "b-2"  # type: ignore[attr-defined]  # at once, not retry_after later

@@ -48,9 +48,15 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _ProxyServer
+    connection_number = 0
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log nothing: the proxy is quiet."""
+
+    def setup(self) -> None:
+        """Number this client connection as the proxy accepts it."""
+        super().setup()
+        self.connection_number = self.server.service._accepted()
 
     def _handle(self) -> None:
         """Count, delay, then fault or forward one request."""
@@ -79,23 +85,31 @@ class AWSProxy(ThreadedHTTPService):
     upstream call), ``waves`` (busy periods: how many times a request arrived while none was in flight,
     so that requests sent one after the other are as many waves, and overlapping ones a single wave),
     ``latency`` (seconds slept before every request, unless an operation has its own
-    from :meth:`set_latency`). Injected faults are counted like any request.
+    from :meth:`set_latency`), ``connections`` (client connections accepted) and
+    ``request_connections`` (the number of the client connection each of ``requests`` came on; numbers
+    are never reused, even across :meth:`reset`). Injected faults are counted like any request.
+
+    Client connections are kept alive across responses (HTTP/1.1 persistent connections, as AWS's
+    endpoints keep them): moto's ``Connection: close`` is hop-by-hop and never reaches the client, and
+    the upstream connection of each handler thread is reused whenever the upstream allows it.
 
     Args:
         upstream: The URL of the real endpoint, for example a :class:`MotoServer`'s ``url``.
         upstream_timeout: Seconds to wait for the upstream to answer.
+        keep_alive: False closes every client connection after its response, as moto itself does.
     """
 
     handler_class = _Handler
     server_class = _ProxyServer
 
-    def __init__(self, upstream: str, upstream_timeout: float = 30.0) -> None:
+    def __init__(self, upstream: str, upstream_timeout: float = 30.0, *, keep_alive: bool = True) -> None:
         super().__init__()
         parsed = urllib.parse.urlsplit(upstream)
         if parsed.scheme != "http" or not parsed.hostname:
             raise ValueError(f"upstream must be an http:// URL, got {upstream!r}")
         self.upstream = upstream
         self.upstream_timeout = upstream_timeout
+        self.keep_alive = keep_alive
         self._upstream_host = parsed.hostname
         self._upstream_port = parsed.port or 80
         self._lock = threading.Lock()
@@ -104,6 +118,9 @@ class AWSProxy(ThreadedHTTPService):
         self._release = threading.Event()  # set, then replaced, to end the hangs in progress
         self.counts: collections.Counter[str] = collections.Counter()
         self.requests: list[tuple[str, Any]] = []
+        self.request_connections: list[int] = []
+        self.connections = 0
+        self._numbered = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.waves = 0
@@ -184,17 +201,26 @@ class AWSProxy(ThreadedHTTPService):
         release.set()
 
     def reset(self) -> None:
-        """Clear counts, recorded requests, ``max_in_flight``, ``waves``, every latency, fault and hang."""
+        """Clear counts, recorded requests, ``connections``, ``max_in_flight``, ``waves``, every knob."""
         self.clear_faults()
         with self._lock:
             self.counts.clear()
             self.requests.clear()
+            self.request_connections.clear()
+            self.connections = 0
             self.max_in_flight = 0
             self.waves = 0
             self.latency = 0.0
             self._op_latency.clear()
 
     # ---- request handling ------------------------------------------------------------------------
+
+    def _accepted(self) -> int:
+        """Count a new client connection and return its number."""
+        with self._lock:
+            self.connections += 1
+            self._numbered += 1
+            return self._numbered
 
     def _serve(self, handler: _Handler) -> None:
         """Handle one request from ``handler``: classify, count, delay, then fault or forward."""
@@ -209,6 +235,7 @@ class AWSProxy(ThreadedHTTPService):
             with self._lock:
                 self.counts[operation] += 1
                 self.requests.append((operation, parsed))
+                self.request_connections.append(handler.connection_number)
                 delay = self._op_latency.get(operation, self.latency)
                 fault = self._take_fault(operation)
                 release = self._release
@@ -222,6 +249,8 @@ class AWSProxy(ThreadedHTTPService):
                 status, headers, payload = _error_response(fault, is_json=is_json)
             else:
                 status, headers, payload = self._forward(handler, body)
+            if not self.keep_alive:
+                handler.close_connection = True
             _write_response(handler, status, headers, payload)
         finally:
             with self._lock:

@@ -62,13 +62,21 @@ def _shown(value: Any, masked: bool) -> str:
     return json.dumps(_jsonable(value)) if isinstance(value, (dict, list)) else repr(value)
 
 
-def _leaves(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
-    """(dotted name, value) for a value, nested models flattened with dots."""
+def _leaves(prefix: str, value: Any, is_set: bool) -> Iterator[tuple[str, Any, bool]]:
+    """(dotted name, value, was it set) for a value, nested models flattened with dots."""
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _leaves(f"{prefix}.{name}", getattr(value, name))
+            yield from _leaves(
+                f"{prefix}.{name}", getattr(value, name), is_set and name in value.model_fields_set
+            )
         return
-    yield prefix, value
+    yield prefix, value, is_set
+
+
+def _own_origin(origins: Mapping[str, Origin], dotted: str) -> Origin | None:
+    """A leaf's own origin (`database.host`), else its nearest enclosing field's."""
+    parts = dotted.split(".")
+    return next((origins[p] for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in origins), None)
 
 
 def _origin_text(origin: Origin | None, is_set: bool, unrecorded: str) -> str:
@@ -119,11 +127,12 @@ def _cells(
 ) -> Iterator[tuple[str, str, str, Any, bool]]:
     """(dotted field, origin, reference, value, masked) for each leaf of a loaded settings object."""
     for name in type(settings).model_fields:
-        origin = origins.get(name)
-        masked = bool(origin and origin.sensitive)
-        where = _origin_text(origin, name in settings.model_fields_set, unrecorded)
-        reference = (origin.reference if origin else None) or ""
-        for dotted, value in _leaves(name, getattr(settings, name)):
+        is_set = name in settings.model_fields_set
+        for dotted, value, leaf_set in _leaves(name, getattr(settings, name), is_set):
+            origin = _own_origin(origins, dotted) if leaf_set or not is_set else None
+            masked = bool(origin and origin.sensitive)
+            where = _origin_text(origin, leaf_set, unrecorded)  # a nested model's default: default
+            reference = (origin.reference if origin else None) or ""
             yield dotted, where, reference, value, masked
 
 

@@ -12,7 +12,7 @@ from pydantic_aws_settings._role_arn import role_arn_problem
 from pydantic_aws_settings.cli._common import PROG, UsageError, load_class
 from pydantic_aws_settings.cli.exec import ENVIRONMENT, environment_references
 from pydantic_aws_settings.errors import AWSSettingsError, Failure, ResolutionError
-from pydantic_aws_settings.options import resolve_options
+from pydantic_aws_settings.options import RoleArnError, resolve_options
 from pydantic_aws_settings.source import aws_sources_of
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ def iam_policy(
     except AWSSettingsError as exc:
         if role is None:  # when the options refuse a malformed role themselves, it is still a usage error
             _check_role(os.environ.get(ROLE_VARIABLE, "").strip() or None, ROLE_VARIABLE)
+            if isinstance(exc, RoleArnError):
+                _check_role(exc.role, _role_origin(exc.role, settings_cls))
         print(f"{PROG} iam-policy: {exc}", file=sys.stderr)
         return 1
     if failures:

@@ -121,6 +121,10 @@ class ClientRegistry:
                 self._clients[key] = client
         return client
 
+    def credential_method(self, identity: Identity) -> str | None:
+        """The botocore `method` of an identity's base credentials (`env`, `iam-role`, ...), once resolved."""
+        return getattr(self._base_credentials.get((identity.profile, identity.base)), "method", None)
+
     def reset(self) -> None:
         """Forget every session and client (tests; a process whose environment changed).
 

@@ -68,6 +68,10 @@ class DenialMemory:
         with self._lock:
             self._denied[client] = self._clock()
 
+    def after_fork(self) -> None:
+        """In a forked child: a lock of its own (the parent's may have been held by another thread)."""
+        self._lock = threading.Lock()
+
     def clear(self) -> None:
         """Forget every denial (after a policy change)."""
         with self._lock:

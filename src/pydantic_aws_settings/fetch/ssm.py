@@ -112,9 +112,12 @@ def fetch_names(
         found = next((p for p in same if _answers(target, p)), None)
         if target.api_name() in invalid:
             outcomes[target] = (
-                FetchFailure("ParameterVersionNotFound", f"no version or label {target.selector!r}")
+                FetchFailure(
+                    "ParameterVersionNotFound",
+                    f"parameter {target.name} has no version or label {target.selector!r}",
+                )
                 if target.selector
-                else FetchFailure("ParameterNotFound", "listed in InvalidParameters")
+                else FetchFailure("ParameterNotFound", f"parameter {target.name} not found")
             )
         elif found is not None:
             outcomes[target] = _fetched(found)
@@ -153,5 +156,5 @@ def fetch_path(client: SSMClient, path: str) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - the path's outcome
         return failure_from_exception(exc)
     if not found:
-        return FetchFailure("ParameterNotFound", "no parameter below this path")
+        return FetchFailure("ParameterNotFound", f"no parameter below the path {path}")
     return Fetched(found, "Path")

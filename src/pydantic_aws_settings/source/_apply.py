@@ -6,11 +6,14 @@ Imported on a source's first load, not with the package.
 from __future__ import annotations
 
 import json
+import types
 import weakref
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
+from pydantic import Json, SecretBytes, SecretStr
 from pydantic.fields import FieldInfo
-from pydantic_settings import SettingsError
+from pydantic_settings import NoDecode, SettingsError
 
 from pydantic_aws_settings._redact import hide
 from pydantic_aws_settings.errors import Failure
@@ -22,12 +25,14 @@ from pydantic_aws_settings.source._compat import (
     decodes,
     field_is_complex,
 )
-from pydantic_aws_settings.values import extract, json_text
+from pydantic_aws_settings.values import extract, json_text, key_names
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings, EnvSettingsSource
 
     from pydantic_aws_settings.fetch import Outcome
+    from pydantic_aws_settings.options import Options
+    from pydantic_aws_settings.references import Reference
     from pydantic_aws_settings.source._records import _Import, _Plan, _Use
 
 __all__ = ["apply", "apply_all", "import_values", "mask_sensitive"]
@@ -57,6 +62,68 @@ def _is_complex(decoder: EnvSettingsSource, target: Any) -> tuple[bool, bool]:
     return annotation_is_complex(target), True
 
 
+#: The types a whole JSON object is a mistake for: one value, not a mapping (bool is an int).
+_SCALARS: tuple[type, ...] = (str, bytes, SecretStr, SecretBytes, int, float, Decimal)
+
+#: Per class, whether each field path takes one scalar value (so a whole JSON object is a mistake).
+_SCALAR_PATHS: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def _takes_scalar(annotation: Any, metadata: list[Any]) -> bool:
+    """Whether a type takes one scalar value: `str`, `SecretStr`, bytes, numbers, or a union of them.
+
+    `Annotated[..., NoDecode]` (the documented escape: the whole text, as it is) and `Json` are not.
+    """
+    if any(m is NoDecode or isinstance(m, (NoDecode, Json)) for m in metadata):  # type: ignore[misc]
+        return False
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *meta = get_args(annotation)
+        return _takes_scalar(inner, [*metadata, *meta])
+    if origin is Union or origin is types.UnionType:
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return bool(args) and all(_takes_scalar(arg, []) for arg in args)
+    return isinstance(annotation, type) and issubclass(annotation, _SCALARS)
+
+
+def _scalar_target(use: _Use) -> bool:
+    """`_takes_scalar` for a use's target (a field, a nested field or a raw nested type), once per path."""
+    paths = _SCALAR_PATHS.setdefault(use.decoder.settings_cls, {})
+    scalar = paths.get(use.path)
+    if scalar is None:
+        target = use.target_field
+        if isinstance(target, FieldInfo):
+            scalar = _takes_scalar(target.annotation, list(target.metadata))
+        else:
+            scalar = target is not None and _takes_scalar(target, [])
+        paths[use.path] = scalar
+    return scalar
+
+
+def _whole_object(use: _Use, value: str) -> FetchFailure | None:
+    """The failure of a JSON object fed whole into a scalar field, naming its keys (never a value)."""
+    try:
+        document = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    leaf = use.path.rsplit(".", 1)[-1].lower()
+    key = next((k for k in sorted(document) if leaf.endswith(str(k).lower())), "KEY")
+    what = "secret" if use.ref.service == "secretsmanager" else "parameter"
+    base, mark, query = use.text.partition("?")
+    text = f"{base}:{key}" if use.ref.bare_arn else f"{base}#{key}{mark}{query}"
+    return FetchFailure(
+        "WholeJSONObject",
+        f"the field takes one value, and the {what} is a JSON object{key_names(document)}: take one key "
+        f"with #KEY ({text}), or annotate the field Annotated[str, NoDecode] to take the whole JSON",
+    )
+
+
+#: Below this length no JSON text is nested deeply enough to exhaust Python's recursion limit.
+_DEEP_LENGTH = 200
+
+
 def _value_for(use: _Use, fetched: Fetched) -> tuple[Any, FetchFailure | None]:
     """What a reference resolved to, as the environment would carry it for the target field."""
     value, problem = extract(use.ref, fetched)
@@ -64,24 +131,54 @@ def _value_for(use: _Use, fetched: Fetched) -> tuple[Any, FetchFailure | None]:
         return None, problem
     needs_json, may_fail = _shape(use.decoder, use.path, use.target_field)
     if (
+        use.ref.key is None
+        and not isinstance(fetched.data, dict)
+        and isinstance(value, str)
+        and value.lstrip()[:1] == "{"
+        and _scalar_target(use)
+    ):
+        problem = _whole_object(use, value)
+        if problem is not None:
+            return None, problem
+    if (
         fetched.kind == "StringList"
         and needs_json
         and isinstance(value, str)
         and decodes(use.decoder, use.path, use.target_field)
     ):
         value = json.dumps(value.split(","))
-    if needs_json and not may_fail and isinstance(value, (str, bytes)):
+    if needs_json and isinstance(value, (str, bytes)) and (not may_fail or len(value) >= _DEEP_LENGTH):
         try:
             use.decoder.decode_complex_value(use.path, use.target_field, value)
-        except (ValueError, UnicodeDecodeError):
+        except RecursionError:
             return None, FetchFailure(
-                "InvalidJSON", "the field needs a JSON object or array, and the value is not JSON"
+                "InvalidJSON", "the field needs JSON, and the value is JSON nested too deeply to decode"
             )
+        except (ValueError, UnicodeDecodeError):
+            if not may_fail:
+                return None, FetchFailure(
+                    "InvalidJSON", "the field needs a JSON object or array, and the value is not JSON"
+                )
     return value, None
 
 
-def apply(use: _Use, outcome: Fetched | FetchFailure, failures: list[Failure]) -> None:
-    """Write a resolved value into its sink, drop it for an optional fallback, or record a failure."""
+def _explained(problem: FetchFailure, ref: Reference, options: Options | None) -> str:
+    """A failure's detail; for a reference that does not exist, where it was looked for, in plain words."""
+    if options is None or not problem.not_found or problem.code == "KeyNotFound":
+        return problem.message
+    from pydantic_aws_settings.source._where import not_found_text
+
+    return not_found_text(ref, options, problem)
+
+
+def apply(
+    use: _Use, outcome: Fetched | FetchFailure, failures: list[Failure], options: Options | None = None
+) -> None:
+    """Write a resolved value into its sink, drop it for an optional fallback, or record a failure.
+
+    A reference that does not exist is reported with where it was looked for (region, account,
+    credentials), when the load's `options` are given.
+    """
     if isinstance(outcome, Fetched):
         value, problem = _value_for(use, outcome)
     else:
@@ -94,11 +191,17 @@ def apply(use: _Use, outcome: Fetched | FetchFailure, failures: list[Failure]) -
     use.sink.pop(use.sink_key, None)
     if use.ref.optional and problem.not_found:
         return
-    failures.append(Failure(use.path, use.describe(), use.text, problem.code, problem.message))
+    failures.append(
+        Failure(use.path, use.describe(), use.text, problem.code, _explained(problem, use.ref, options))
+    )
 
 
 def import_values(
-    settings_cls: type[BaseSettings], entry: _Import, outcome: Fetched | FetchFailure, failures: list[Failure]
+    settings_cls: type[BaseSettings],
+    entry: _Import,
+    outcome: Fetched | FetchFailure,
+    failures: list[Failure],
+    options: Options | None = None,
 ) -> None:
     """Fill in the field values a bulk import entry supplies, or record why it supplies none."""
     problem: FetchFailure | None
@@ -108,7 +211,8 @@ def import_values(
         entry.sensitive = outcome.sensitive
         entry.values, problem = _import_mapping(settings_cls, outcome)
     if problem is not None:
-        failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, problem.code, problem.message))
+        detail = _explained(problem, entry.ref, options)
+        failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, problem.code, detail))
 
 
 _NOT_JSON = "bulk import needs a JSON object, and the secret is not JSON"
@@ -148,9 +252,9 @@ def apply_all(settings_cls: type[BaseSettings], plan: _Plan, outcomes: list[Outc
     """Apply each outcome (in the order of `plan.references()`) to its use or import entry."""
     count = len(plan.uses)
     for use, outcome in zip(plan.uses, outcomes[:count], strict=True):
-        apply(use, outcome, plan.failures)
+        apply(use, outcome, plan.failures, plan.options)
     for entry, outcome in zip(plan.imports, outcomes[count:], strict=True):
-        import_values(settings_cls, entry, outcome, plan.failures)
+        import_values(settings_cls, entry, outcome, plan.failures, plan.options)
 
 
 def mask_sensitive(settings_cls: type[BaseSettings], merged: dict[str, Any], plan: _Plan) -> None:

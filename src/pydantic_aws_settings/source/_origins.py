@@ -57,13 +57,58 @@ def _variables_of(source: EnvSettingsSource, info: FieldInfo, name: str) -> str:
     return f"{spelling(source, nested[0])}{more}"
 
 
+def _present(values: Any, keys: list[str]) -> bool:
+    """Whether a layer's values hold a dotted path (`database.host` in `{"database": {"host": ...}}`)."""
+    for key in keys:
+        if not isinstance(values, dict) or key not in values:
+            return False
+        values = values[key]
+    return True
+
+
+def _leaves(
+    settings_cls: type[BaseSettings],
+    results: list[tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]],
+    plan: _Plan,
+) -> dict[str, Origin]:
+    """The own origin of each leaf a nested variable fed (`database.host` from `APP_DATABASE__HOST`).
+
+    The layers are read from the lowest precedence up: a layer that holds a leaf takes it from the
+    layers below (its own nested variable, if it has one, wins within it, as pydantic-settings merges).
+    """
+    found: dict[str, Origin] = {}
+    for kind, source, values in reversed(results):
+        for dotted in [d for d in found if _present(values, d.split("."))]:
+            del found[dotted]
+        if kind not in ("env", "dotenv") or not isinstance(source, EnvSettingsSource):
+            continue
+        delimiter = source.env_nested_delimiter
+        if not delimiter:
+            continue
+        for name, info in settings_cls.model_fields.items():
+            for env_name in env_names(source, info, name):
+                prefix = f"{env_name}{delimiter}"
+                for var in (v for v in source.env_vars if v.startswith(prefix)):
+                    dotted = ".".join([name, *var[len(prefix) :].split(delimiter, source.maxsplit)])
+                    use = next((u for u in plan.uses if u.path == dotted and u.decoder is source), None)
+                    if use is not None and use.resolved:
+                        found[dotted] = Origin(kind, use.describe(), use.text, use.sensitive)
+                    elif use is None:
+                        found[dotted] = Origin(kind, spelling(source, var))
+    return found
+
+
 def origins(
     settings_cls: type[BaseSettings],
     results: list[tuple[OriginKind, PydanticBaseSettingsSource | None, dict[str, Any]]],
     plan: _Plan,
 ) -> dict[str, Origin]:
-    """Where each top-level field's value came from: the highest layer that supplied it."""
-    found: dict[str, Origin] = {}
+    """Where each value came from: each top-level field's highest layer, and each nested variable's leaf.
+
+    Keyed by field name, and by dotted path (`database.host`) where a leaf has an origin of its own (a
+    nested variable overriding one key of a secret); a leaf without one has its field's.
+    """
+    found: dict[str, Origin] = _leaves(settings_cls, results, plan)
     for name, info in settings_cls.model_fields.items():
         keys = {name, info.alias} if isinstance(info.alias, str) else {name}
         for kind, source, values in results:

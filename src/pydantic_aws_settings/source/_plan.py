@@ -7,6 +7,7 @@ would otherwise recompute (the warm path is a few microseconds per field) are re
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,15 @@ from pydantic_aws_settings.references import (
     SecretReference,
     looks_like_reference,
     parse_reference,
+    unescape,
 )
-from pydantic_aws_settings.source._compat import _MappingSource, env_names, set_current_state
+from pydantic_aws_settings.source._compat import (
+    _MappingSource,
+    annotation_is_complex,
+    env_names,
+    field_is_complex,
+    set_current_state,
+)
 from pydantic_aws_settings.source._origins import spelling
 from pydantic_aws_settings.source._records import _Import, _Plan, _Use
 
@@ -129,6 +137,10 @@ def _scan(
                 ref = _parsed(value, name, describe, failures)
                 if ref is not None:
                     uses.append(_Use(name, kind, describe, value, ref, env_vars, env_name, info, source))
+                else:
+                    _plain(env_vars, env_name, value)
+            elif isinstance(value, str) and _too_deep(value) and _decodes(source, info):
+                failures.append(_deep(name, functools.partial(spelling, source, env_name)))
             if ref is None or not ref.optional:
                 supplied.add(name)
             break
@@ -136,19 +148,70 @@ def _scan(
             continue
         for env_name in names:
             prefix = f"{env_name}{delimiter}"
-            for var, value in env_vars.items():
-                if not (var.startswith(prefix) and isinstance(value, str) and looks_like_reference(value)):
+            for var, value in list(env_vars.items()):
+                if not (var.startswith(prefix) and isinstance(value, str)):
                     continue
                 keys = var[len(prefix) :].split(delimiter, source.maxsplit)
-                target: Any = info
-                for key in keys:
-                    target = source.next_field(target, key, source.case_sensitive)
                 dotted = ".".join([name, *keys])
                 describe = functools.partial(spelling, source, var)
+                if not looks_like_reference(value):
+                    if _too_deep(value) and _decodes(source, _nested(source, info, keys)):
+                        failures.append(_deep(dotted, describe))
+                    continue
+                target = _nested(source, info, keys)
                 ref = _parsed(value, dotted, describe, failures)
                 if ref is not None:
                     uses.append(_Use(dotted, kind, describe, value, ref, env_vars, var, target, source))
+                else:
+                    _plain(env_vars, var, value)
     return env_vars
+
+
+def _plain(env_vars: dict[str, Any], env_name: str, text: str) -> None:
+    """A plain value that is not a reference: the escape `plain:TEXT` becomes TEXT (in the load's copy)."""
+    value = unescape(text)
+    if value is not None:
+        env_vars[env_name] = value
+
+
+#: Below this length no JSON text is nested deeply enough to exhaust Python's recursion limit.
+_DEEP_LENGTH = 200
+
+
+def _too_deep(text: str) -> bool:
+    """Whether a plain value is JSON nested too deeply to decode (pydantic-settings: a RecursionError)."""
+    if len(text) < _DEEP_LENGTH or text.lstrip()[:1] not in ("[", "{"):
+        return False
+    try:
+        json.loads(text)
+    except RecursionError:
+        return True
+    except ValueError:  # not JSON: pydantic-settings reports it (or the field takes it as text)
+        return False
+    return False
+
+
+def _deep(path: str, describe: Callable[[], str]) -> Failure:
+    """The failure of a plain value nested too deeply (the value itself is never repeated)."""
+    detail = "the field needs JSON, and the value is JSON nested too deeply to decode"
+    return Failure(path, describe(), "(a plain value)", "InvalidJSON", detail)
+
+
+def _nested(source: EnvSettingsSource, info: FieldInfo, keys: list[str]) -> Any:
+    """The field (or raw type, or None) a nested variable's keys lead to, as pydantic-settings finds it."""
+    target: Any = info
+    for key in keys:
+        target = source.next_field(target, key, source.case_sensitive)
+    return target
+
+
+def _decodes(source: EnvSettingsSource, target: Any) -> bool:
+    """Whether pydantic-settings decodes a (nested) field's value as JSON (asked only of a rare value)."""
+    from pydantic.fields import FieldInfo
+
+    if isinstance(target, FieldInfo):
+        return field_is_complex(source, target)[0]
+    return target is not None and annotation_is_complex(target)
 
 
 def _markers(aws: AWSSettingsSource, uses: list[_Use], supplied: set[str]) -> _MappingSource | None:
@@ -204,7 +267,7 @@ def _imports(aws: AWSSettingsSource, failures: list[Failure]) -> list[_Import]:
 
 def plan(aws: AWSSettingsSource) -> _Plan:
     """Everything a load needs, found without any I/O to AWS: references, imports, markers, layers."""
-    planned = _Plan()
+    planned = _Plan(aws.options)
     supplied: set[str] = set()
     for source in aws.sources:
         set_current_state(source, aws.current_state)

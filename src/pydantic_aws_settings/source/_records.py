@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pydantic_settings import EnvSettingsSource, PydanticBaseSettingsSource
 
     from pydantic_aws_settings.errors import Failure
+    from pydantic_aws_settings.options import Options
     from pydantic_aws_settings.references import Reference
     from pydantic_aws_settings.source._compat import _MappingSource
     from pydantic_aws_settings.source._report import OriginKind
@@ -29,9 +30,10 @@ class _Plan:
     rather than dataclasses: building a dataclass costs about a millisecond of every process's import.)
     """
 
-    __slots__ = ("failures", "imports", "layers", "markers", "static", "uses")
+    __slots__ = ("failures", "imports", "layers", "markers", "options", "static", "uses")
 
-    def __init__(self) -> None:
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options
         self.layers: list[tuple[PydanticBaseSettingsSource, dict[str, Any] | None]] = []
         self.static: dict[int, dict[str, Any]] = {}
         self.uses: list[_Use] = []
@@ -46,7 +48,14 @@ class _Plan:
         )
 
     def references(self) -> list[Reference]:
-        """Every reference the load resolves: the uses' first, then the import entries', in order."""
+        """Every reference the load resolves: the uses' first, then the import entries', in order.
+
+        The load's one call before it fetches: references that need a region the load does not have are
+        dropped here, each recorded as a `NoRegion` failure (`_where.require_region`), so no request is sent.
+        """
+        from pydantic_aws_settings.source._where import require_region
+
+        require_region(self)
         return [use.ref for use in self.uses] + [entry.ref for entry in self.imports]
 
 
