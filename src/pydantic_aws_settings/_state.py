@@ -18,6 +18,7 @@ Lifecycle hooks, installed once when the state is first built:
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,9 @@ def reset() -> None:
         old, _STATE = _STATE, None
     if old is not None:
         old.clients.reset()
+    agent = sys.modules.get("pydantic_aws_settings.fetch.agent")
+    if agent is not None:  # what it remembers of node-local caches (unreachable, no parameter route)
+        agent.reset()
 
 
 def clear_cache() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "OPTION_SPECS",
     "AWSOptions",
     "AWSSettingsConfigDict",
+    "HiddenText",
     "OptionSpec",
     "Options",
     "RoleArnError",
@@ -56,6 +57,8 @@ class AWSOptions(TypedDict, total=False):
     aws_max_workers: int | None
     aws_refresh_ahead: float | None
     aws_throttle_timeout: float | None
+    aws_agent_url: str | None
+    aws_agent_token: str | None
 
 
 class AWSSettingsConfigDict(SettingsConfigDict, AWSOptions, total=False):
@@ -86,6 +89,8 @@ class Options(NamedTuple):
     max_workers: int = 10
     refresh_ahead: float | None = None
     throttle_timeout: float = 120.0
+    agent_url: str | None = None
+    agent_token: HiddenText | None = None
 
     @property
     def refresh_window(self) -> float:
@@ -117,6 +122,35 @@ def _text(variable: str, value: Any) -> str | None:
     if not isinstance(value, str):
         raise AWSSettingsError(f"{variable}: expected a string, got {type(value).__name__}")
     return value.strip() or None
+
+
+class HiddenText(str):
+    """A text that is a credential (the agent's token): its `repr` never shows it; `str()` does."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<hidden>'"
+
+
+def _agent_url(variable: str, value: Any) -> str | None:
+    """An http(s) base URL, without a trailing slash: where the node-local cache listens."""
+    text = _text(variable, value)
+    if text is None:
+        return None
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        raise AWSSettingsError(f"{variable}: expected a URL like http://localhost:2773, got {text!r}")
+    return text.rstrip("/")
+
+
+def _agent_token(variable: str, value: Any) -> HiddenText | None:
+    """The agent's token as set (a `file://PATH` is read when used): never shown in a repr or an error."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise AWSSettingsError(f"{variable}: expected a string, got {type(value).__name__}")
+    return HiddenText(value.strip()) if value.strip() else None
 
 
 def _number(minimum: float, *, integer: bool = False) -> Callable[[str, Any], Any]:
@@ -156,6 +190,8 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("max_workers", "PYDANTIC_AWS_MAX_WORKERS", _number(1, integer=True)),
     OptionSpec("refresh_ahead", "PYDANTIC_AWS_REFRESH_AHEAD", _number(0)),
     OptionSpec("throttle_timeout", "PYDANTIC_AWS_THROTTLE_TIMEOUT", _number(0)),
+    OptionSpec("agent_url", "PYDANTIC_AWS_AGENT_URL", _agent_url),
+    OptionSpec("agent_token", "PYDANTIC_AWS_AGENT_TOKEN", _agent_token),
 )
 
 

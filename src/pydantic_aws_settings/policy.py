@@ -17,6 +17,13 @@ What a load needs, by reference:
 nothing longer, so `prod/db` does not also grant `prod/db-old`. `BatchGetSecretValue` on `*` grants no
 secret by itself: Secrets Manager checks `GetSecretValue` on every secret of the batch.
 
+Behind a node-local cache (`agent_policies`), the cache's own role reads what the cache serves: the
+Secrets Manager Agent `GetSecretValue` and `DescribeSecret` (it checks a cached version with DescribeSecret
+before reading it again) on each secret; the Lambda extension `GetSecretValue` on each secret and
+`ssm:GetParameter` (the only SSM action it calls) on each parameter; `kms:Decrypt` through the service.
+The process needs only what goes to AWS directly: `ssm:/PATH/`, parameters when the cache is the Secrets
+Manager Agent (it has no parameter route), and ARNs of another region than the load's.
+
 Which values are SecureStrings, and which secrets are encrypted with a customer managed KMS key, is not
 known without reading them, so `kms:Decrypt` is always granted, on any key in the references' regions and
 accounts but only when the request comes through Secrets Manager or SSM (a `kms:ViaService` condition).
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "POLICY_VERSION",
     "Grant",
+    "agent_policies",
     "grants_for",
     "parameter_arns",
     "policy_document",
@@ -83,9 +91,24 @@ READ_PARAMETERS = "ReadParameters"
 READ_PARAMETER_PATHS = "ReadParameterPaths"
 DECRYPT = "DecryptViaSecretsManagerAndSSM"
 ASSUME_ROLE = "AssumeRole"
+AGENT_READ_SECRETS = "AgentReadSecrets"
+AGENT_READ_PARAMETERS = "AgentReadParameters"
 #: Statement ids in the order they are printed.
-_ORDER = (READ_SECRETS, BATCH_READ_SECRETS, READ_PARAMETERS, READ_PARAMETER_PATHS, DECRYPT, ASSUME_ROLE)
+_ORDER = (
+    AGENT_READ_SECRETS,
+    AGENT_READ_PARAMETERS,
+    READ_SECRETS,
+    BATCH_READ_SECRETS,
+    READ_PARAMETERS,
+    READ_PARAMETER_PATHS,
+    DECRYPT,
+    ASSUME_ROLE,
+)
+#: The node-local caches `agent_policies` knows: the Secrets Manager Agent and the Lambda extension.
+AGENT_KINDS = ("agent", "lambda")
 _ACTIONS = {
+    AGENT_READ_SECRETS: ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+    AGENT_READ_PARAMETERS: ("ssm:GetParameter",),
     READ_SECRETS: ("secretsmanager:GetSecretValue",),
     BATCH_READ_SECRETS: ("secretsmanager:BatchGetSecretValue",),
     READ_PARAMETERS: ("ssm:GetParameters",),
@@ -248,3 +271,45 @@ def policy_for(
 ) -> dict[str, Any]:
     """The least-privilege IAM policy document for fetching these references; see `grants_for`."""
     return policy_document(grants_for(references, region=region, account=account, role_arn=role_arn))
+
+
+def agent_policies(
+    references: Iterable[Reference],
+    *,
+    kind: str = "agent",
+    region: str | None = None,
+    account: str | None = None,
+    role_arn: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The policies behind a node-local cache: (the cache's own role's, the process's).
+
+    Args:
+        references: the references a load resolves.
+        kind: `"agent"` (the Secrets Manager Agent: secrets only) or `"lambda"` (the Lambda extension:
+            secrets and single parameters).
+        region: the load's region, for references that do not carry one (default `*`).
+        account: the account of references that do not carry one (default `*`).
+        role_arn: the role the process assumes for what it fetches from AWS itself.
+
+    Returns:
+        Two policy documents. The process's holds only what goes to AWS directly; it is empty when the
+        cache serves everything. (Falling back to AWS while the cache is unreachable needs `policy_for`.)
+    """
+    if kind not in AGENT_KINDS:
+        raise ValueError(f"kind must be one of {AGENT_KINDS}, not {kind!r}")
+    cache: set[Grant] = set()
+    direct: list[Reference] = []
+    for ref in references:
+        if ref.region is not None and region is not None and ref.region != region:
+            direct.append(ref)  # the cache asks in its own region
+        elif isinstance(ref, SecretReference):
+            sid = AGENT_READ_SECRETS if kind == "agent" else READ_SECRETS
+            cache.add(Grant(sid, secret_arn(ref, region, account)))
+            cache.add(_decrypt(ref.secret_id, "secretsmanager", region, account))
+        elif kind == "lambda" and not ref.is_path:
+            cache.update(Grant(AGENT_READ_PARAMETERS, arn) for arn in parameter_arns(ref, region, account))
+            cache.add(_decrypt(ref.name, "ssm", region, account))
+        else:
+            direct.append(ref)
+    process = grants_for(direct, region=region, account=account, role_arn=role_arn if direct else None)
+    return policy_document(cache), policy_document(process)

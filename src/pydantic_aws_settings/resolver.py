@@ -81,11 +81,20 @@ def fresh_until(refs: Sequence[Reference], options: Options) -> float | None:
 
 
 def _requests(group: list[Target], options: Options) -> list[Request]:
-    """The requests that fetch one (identity, region, service) group, each returning outcomes by ref."""
-    service = group[0].ref.service
+    """The requests that fetch one (identity, region, service) group, each returning outcomes by ref.
+
+    With an agent URL in the options, the node-local cache's backend plans them (`fetch.agent`), falling
+    back to the service's own fetcher for what the cache cannot serve.
+    """
+    service, region = group[0].ref.service, group[0].region
     client_for = state().client_factory or credentials.client_for
-    client = client_for(service, group[0].region, options)
-    return list(fetcher_for(service).plan(client, [t.ref for t in group]))
+    fetcher = fetcher_for(service)
+    refs = [t.ref for t in group]
+    if options.agent_url:  # a node-local cache in front of AWS: the client is built only if needed
+        from pydantic_aws_settings.fetch import agent
+
+        return list(agent.plan(fetcher, lambda: client_for(service, region, options), refs, options))
+    return list(fetcher.plan(client_for(service, region, options), refs))
 
 
 def _wave(targets: list[Target], options: Options, load: object) -> dict[Target, Outcome]:

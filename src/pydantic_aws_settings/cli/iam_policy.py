@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings._role_arn import role_arn_problem
 from pydantic_aws_settings.cli._common import PROG, UsageError, load_class
@@ -83,6 +83,7 @@ def iam_policy(
     only: Sequence[str] | None = None,
     account: str | None = None,
     role: str | None = None,
+    agent: str | None = None,
 ) -> int:
     """Print the least-privilege IAM policy for a class's references, or for the environment's.
 
@@ -91,11 +92,14 @@ def iam_policy(
         only: with the environment's: only variables whose name starts with one of these prefixes.
         account: the account of references given by name.
         role: the role the load assumes, instead of the options' (`PYDANTIC_AWS_ROLE_ARN`, ...).
+        agent: behind a node-local cache (`"agent"`: the Secrets Manager Agent, `"lambda"`: the Lambda
+            extension): print the cache's role's policy and the process's apart. Without it, the
+            Secrets Manager Agent when the options set `PYDANTIC_AWS_AGENT_URL`.
 
     Raises:
         UsageError: `role`, or the options' role, is not an IAM role ARN.
     """
-    from pydantic_aws_settings.policy import grants_for, policy_document
+    from pydantic_aws_settings.policy import agent_policies, grants_for, policy_document
 
     _check_role(role, "--role")
     if role is None and settings_cls is None:
@@ -118,17 +122,67 @@ def iam_policy(
     if failures:
         print(f"{PROG} iam-policy: {ResolutionError(failures, name)}", file=sys.stderr)
         return 1
+    if agent is None and any(options.agent_url for _, options in groups):
+        agent = "agent"
     grants = set()
+    policies: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for references, options in groups:
         region = _region(options, os.environ)
         assumed = role or options.role_arn
         if role is None and assumed is not None:
             _check_role(assumed, _role_origin(assumed, settings_cls))
         grants |= grants_for(references, region=region, account=account, role_arn=assumed)
+        if agent is not None:
+            policies.append(
+                agent_policies(references, kind=agent, region=region, account=account, role_arn=assumed)
+            )
+    if agent is not None:
+        _print_agent_policies(policies, agent)
+        return 0
     if not grants:
         print(f"note: {name} resolves no AWS reference: it needs no permission", file=sys.stderr)
     print(json.dumps(policy_document(grants), indent=2))
     return 0
+
+
+def _merge(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One policy document from several (statements of the same Sid merged, resources deduplicated)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        for statement in document["Statement"]:
+            if statement["Sid"] in merged:
+                into = merged[statement["Sid"]]
+                into["Resource"] = sorted({*into["Resource"], *statement["Resource"]})
+                for operator, condition in statement.get("Condition", {}).items():
+                    values = into.setdefault("Condition", {}).setdefault(operator, {"kms:ViaService": []})
+                    values["kms:ViaService"] = sorted(
+                        {*values["kms:ViaService"], *condition["kms:ViaService"]}
+                    )
+            else:
+                merged[statement["Sid"]] = json.loads(json.dumps(statement))
+    version = documents[0]["Version"] if documents else "2012-10-17"
+    return {"Version": version, "Statement": list(merged.values())}
+
+
+def _print_agent_policies(policies: Sequence[tuple[dict[str, Any], dict[str, Any]]], agent: str) -> None:
+    """Print `{"Agent": ..., "Process": ...}`, and on stderr what each is for."""
+    cache = _merge([p[0] for p in policies])
+    process = _merge([p[1] for p in policies])
+    who = "the Secrets Manager Agent's role" if agent == "agent" else "the function's execution role"
+    print(f"note: Agent is the policy of {who}, for what the node-local cache serves", file=sys.stderr)
+    if process["Statement"]:
+        print("note: Process is what the process itself fetches from AWS (ssm:/PATH/, ...)", file=sys.stderr)
+    else:
+        print(
+            "note: the process needs no permission: the node-local cache serves every reference",
+            file=sys.stderr,
+        )
+    print(
+        "note: to fall back to AWS while the cache is unreachable, the process needs the policy that "
+        "iam-policy prints without --agent and with PYDANTIC_AWS_AGENT_URL unset",
+        file=sys.stderr,
+    )
+    print(json.dumps({"Agent": cache, "Process": process}, indent=2))
 
 
 _DESCRIPTION = """\
@@ -139,8 +193,15 @@ each parameter's ARN and ssm:GetParametersByPath on each path's ARN and everythi
 kms:Decrypt on the regions' keys, only through Secrets Manager or SSM (kms:ViaService), since whether a
 value is a SecureString or uses a customer managed key is not known without reading it; sts:AssumeRole
 on the role when one is set (--role, else the settings' aws_role_arn or PYDANTIC_AWS_ROLE_ARN). A region
-or account that is not known is '*'. Nothing is fetched. Exit status 0; 1 when a reference is malformed;
-2 for a usage error, a role that is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) among them."""
+or account that is not known is '*'. With --agent (or PYDANTIC_AWS_AGENT_URL set), the output is
+{"Agent": POLICY, "Process": POLICY}: the node-local cache's role reads what it serves (the Secrets
+Manager Agent: secretsmanager:GetSecretValue and DescribeSecret; the Lambda extension, --agent lambda:
+also ssm:GetParameter), and the process needs only what it fetches itself. Nothing is fetched.
+Exit status 0; 1 when a reference is malformed; 2 for a usage error, a role that is not an IAM role
+ARN (arn:aws:iam::ACCOUNT:role/NAME) among them."""
+
+
+_KINDS = "{agent,lambda}"
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -151,8 +212,10 @@ def add_parser(subparsers: Subparsers) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage=(
-            f"{PROG} iam-policy [-h] [--account ACCOUNT] [--role ROLE_ARN] MODULE:CLASS\n"
-            f"       {PROG} iam-policy [-h] [--account ACCOUNT] [--role ROLE_ARN] --env [--only PREFIX]"
+            f"{PROG} iam-policy [-h] [--account ACCOUNT] [--role ROLE_ARN] [--agent [{_KINDS}]]"
+            " MODULE:CLASS\n"
+            f"       {PROG} iam-policy [-h] [--account ACCOUNT] [--role ROLE_ARN] [--agent [{_KINDS}]]"
+            " --env [--only PREFIX]"
         ),
     )
     sub.add_argument(
@@ -182,6 +245,14 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="ROLE_ARN",
         help="the role the load assumes (default: the settings' aws_role_arn, else PYDANTIC_AWS_ROLE_ARN)",
     )
+    sub.add_argument(
+        "--agent",
+        nargs="?",
+        const="agent",
+        choices=("agent", "lambda"),
+        help="behind a node-local cache: the Secrets Manager Agent (agent, the default) or the Lambda "
+        "extension (lambda); print the cache's role's policy and the process's apart",
+    )
     sub.set_defaults(run=run, parser=sub)
 
 
@@ -195,4 +266,4 @@ def run(args: argparse.Namespace) -> int:
     if args.account is not None and not (len(args.account) == 12 and args.account.isdigit()):
         usage.error(f"--account takes a 12-digit account id, not {args.account!r}")
     target = load_class(args.target) if args.target else None
-    return iam_policy(target, only=args.only, account=args.account, role=args.role)
+    return iam_policy(target, only=args.only, account=args.account, role=args.role, agent=args.agent)

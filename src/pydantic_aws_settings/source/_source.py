@@ -117,6 +117,8 @@ class AWSSettingsSource(PydanticBaseSettingsSource):
         aws_max_workers (int | None): concurrent requests per load at most.
         aws_refresh_ahead (float | None): seconds before expiry a used entry is refreshed in the background.
         aws_throttle_timeout (float | None): seconds a load with nothing to fall back on retries throttles.
+        aws_agent_url (str | None): base URL of a node-local cache (Secrets Manager Agent, Lambda extension).
+        aws_agent_token (str | None): token sent to that cache (a `file://PATH` is read from the file).
 
     Raises:
         TypeError: a keyword that is not an option.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic_aws_settings.errors import Failure
+from pydantic_aws_settings.references import ParameterReference
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -151,9 +152,20 @@ def require_region(planned: _Plan) -> None:
     a `NoRegion` failure naming what to set, instead of botocore's bare "You must specify a region.". A
     load fed by a client factory (`FakeAWS`) needs none. Nothing is imported from botocore.
     """
-    if planned.options is None or planned.options.region is not None:
+    options = planned.options
+    if options is None or options.region is not None:
         return
-    if all(use.ref.region for use in planned.uses) and all(e.ref.region for e in planned.imports):
+
+    def needs(ref: Reference) -> bool:
+        """Whether a reference needs the load's region: not with an ARN's, nor through an agent.
+
+        A node-local cache asks AWS in its own region; only `ssm:/PATH/` always goes to AWS.
+        """
+        if ref.region:
+            return False
+        return not (options.agent_url and not (isinstance(ref, ParameterReference) and ref.is_path))
+
+    if not any(needs(use.ref) for use in planned.uses) and not any(needs(e.ref) for e in planned.imports):
         return
     from pydantic_aws_settings._state import state
 
@@ -162,12 +174,12 @@ def require_region(planned: _Plan) -> None:
     if chain_region() is not None:
         return
     for use in planned.uses:
-        if use.ref.region is None:
+        if needs(use.ref):
             planned.failures.append(Failure(use.path, use.describe(), use.text, "NoRegion", NO_REGION))
     for entry in planned.imports:
-        if entry.ref.region is None:
+        if needs(entry.ref):
             planned.failures.append(
                 Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, "NoRegion", NO_REGION)
             )
-    planned.uses = [use for use in planned.uses if use.ref.region]
-    planned.imports = [entry for entry in planned.imports if entry.ref.region]
+    planned.uses = [use for use in planned.uses if not needs(use.ref)]
+    planned.imports = [entry for entry in planned.imports if not needs(entry.ref)]

@@ -1,0 +1,305 @@
+"""A node-local cache as the backend of a load: the Secrets Manager Agent's HTTP API, AWS behind it.
+
+With `PYDANTIC_AWS_AGENT_URL` set, the resolver plans a service's targets here instead of with the
+service's own fetcher. Secrets go to `GET {url}/secretsmanager/get`, single parameters to
+`GET {url}/systemsmanager/parameters/get` (the Lambda extension serves that route; the Secrets Manager
+Agent answers 404, remembered per URL, and those parameters then go to AWS in batches), one request per
+distinct target, run concurrently by the resolver, with the token header and the load's timeouts.
+`ssm:/PATH/` always goes to AWS, and so does an ARN whose region is not the configured one (the cache
+asks AWS in its own region). Only the standard library's `http.client`: a load the agent serves
+wholly imports no botocore and needs no AWS credentials.
+
+Per target, the agent's answer decides:
+- 200: the value, once checked to be the secret, parameter, version, stage or label asked for.
+- unreachable (refused, timeout, a broken answer), 429 or 5xx: that target goes to AWS with the service's
+  own fetcher; one WARNING when the agent becomes unreachable, one INFO when it answers again. For
+  `RETRY_AFTER` seconds after such a failure, loads go to AWS (batched) without asking the agent.
+- 404 on the parameter route: the cache has no such route; the target goes to AWS.
+- an AWS error it relays (`{"__type": ...}`): that error, as if AWS had answered it.
+- 400 with the Lambda extension's generic text (which it answers for a name that does not exist as well
+  as under load): the target goes to AWS, whose answer is definite.
+- 403 (token refused) or any other refusal: a failure whose message names the variable to fix.
+
+The library's cache, single flight, refresh-ahead and stale-if-error are above this module: they see an
+outcome per target, whichever way it was fetched.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import logging
+import os
+import threading
+import time
+import urllib.parse
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, incomplete
+from pydantic_aws_settings.fetch._agent_answers import aws_error, value_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from pydantic_aws_settings.fetch import Fetcher, Request
+    from pydantic_aws_settings.options import Options
+
+__all__ = ["TOKEN_FILE", "TOKEN_HEADER", "Agent", "agent_for", "plan", "reset"]
+
+_log = logging.getLogger("pydantic_aws_settings")
+
+TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name, not a token
+#: Where the Secrets Manager Agent's EC2 install script writes its token.
+TOKEN_FILE = "/var/run/awssmatoken"  # noqa: S105 - a path, not a token
+_URL = "PYDANTIC_AWS_AGENT_URL"
+_TOKEN = "PYDANTIC_AWS_AGENT_TOKEN"  # noqa: S105 - a variable name
+_NOWHERE = "no variable or file"
+#: The Lambda extension's one text for a 400, whether the name does not exist or it failed under load.
+_GENERIC_400 = "an unexpected error occurred"
+
+_lock = threading.Lock()
+#: Agent URLs found unreachable and not answering since (one WARNING each, one INFO when back).
+_unreachable: dict[str, float] = {}
+#: Seconds after an agent failed to answer during which loads go to AWS without asking it (so that a hung
+#: agent costs one timeout per window, not one per load, and the fallback is batched); then it is retried.
+RETRY_AFTER = 10.0
+#: Monotonic seconds; tests replace it.
+_clock: Callable[[], float] = time.monotonic
+#: Agent URLs that answered 404 on the parameter route (the Secrets Manager Agent): parameters go to AWS.
+_no_parameter_route: set[str] = set()
+
+
+class Agent(NamedTuple):
+    """Where the node-local cache listens and how to ask it.
+
+    Attributes:
+        url: the base URL, without a trailing slash.
+        token: the token for the header (None: none was found).
+        token_source: where the token came from (a variable or file), named in errors.
+        connect_timeout / read_timeout: the load's timeouts.
+    """
+
+    url: str
+    token: str | None
+    token_source: str
+    connect_timeout: float
+    read_timeout: float
+
+    def __repr__(self) -> str:
+        return f"Agent(url={self.url!r}, token=<hidden>, token_source={self.token_source!r})"
+
+
+def _read(value: str, where: str) -> tuple[str | None, str]:
+    if not value.startswith("file://"):
+        return value, where
+    path = value.removeprefix("file://")
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip() or None, f"{where} (file {path})"
+    except OSError as exc:
+        return None, f"{where} (file {path} unreadable: {exc.strerror})"
+
+
+def _token(options: Options, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The token and where it came from: the option, else the agent's own chain, plus its token file."""
+    if options.agent_token is not None:
+        return _read(str(options.agent_token), _TOKEN)
+    if environ.get("AWS_TOKEN", "").strip():
+        return _read(environ["AWS_TOKEN"].strip(), "AWS_TOKEN")
+    if os.path.isfile(TOKEN_FILE):
+        return _read(f"file://{TOKEN_FILE}", "the agent's token file")
+    for variable in ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"):
+        if environ.get(variable, "").strip():
+            return environ[variable].strip(), variable
+    return None, _NOWHERE
+
+
+def agent_for(options: Options, environ: Mapping[str, str] = os.environ) -> Agent:
+    """The agent a load with these options asks (`options.agent_url` must be set)."""
+    if not options.agent_url:
+        raise ValueError("no agent URL in these options")
+    token, source = _token(options, environ)
+    return Agent(options.agent_url, token, source, options.connect_timeout, options.read_timeout)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child never waits on its parent's lock (another thread may have held it at the fork)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def reset() -> None:
+    """Forget which agents were unreachable and which lack the parameter route (tests, after a fork)."""
+    with _lock:
+        _unreachable.clear()
+        _no_parameter_route.clear()
+
+
+def plan(
+    fetcher: Fetcher, client: Callable[[], Any], targets: Sequence[Any], options: Options
+) -> Iterator[Request]:
+    """Plan a service group's targets: one agent request per target it serves, the rest as `fetcher` plans.
+
+    Args:
+        fetcher: the service's own fetcher, for the targets that go to AWS.
+        client: builds the service's client; called only when something goes to AWS.
+        targets: the group's targets, all of one service.
+        options: the load's options (`agent_url` set).
+    """
+    agent = agent_for(options)
+    unique = list(dict.fromkeys(targets))
+    with _lock:
+        no_route = agent.url in _no_parameter_route
+        failed_at = _unreachable.get(agent.url)
+    resting = failed_at is not None and _clock() - failed_at < RETRY_AFTER
+    # Paths, parameters when the cache has no such route, and ARNs of another region than the node's go
+    # to AWS (the cache asks in its own region); everything does while the agent rests after a failure.
+    direct = [
+        t
+        for t in unique
+        if resting
+        or (t.service == "ssm" and (t.is_path or no_route))
+        or (t.region is not None and options.region is not None and t.region != options.region)
+    ]
+    fallback = functools.partial(_from_aws, fetcher, client)
+    for target in unique:
+        if target not in direct:
+            yield functools.partial(_one, agent, target, fallback)
+    if direct:
+        yield from _aws_requests(fetcher, client, direct)
+
+
+def _aws_requests(fetcher: Fetcher, client: Callable[[], Any], targets: list[Any]) -> Iterator[Request]:
+    try:
+        built = client()
+    except Exception as exc:  # noqa: BLE001 - no client (no region, bad config): these targets' failure
+        failure = failure_from_exception(exc)
+        yield lambda: dict.fromkeys(targets, failure)
+        return
+    yield from fetcher.plan(built, targets)
+
+
+def _from_aws(fetcher: Fetcher, client: Callable[[], Any], target: Any) -> Outcome:
+    """Fetch one target from AWS with the service's own fetcher (the agent could not serve it)."""
+    outcomes: dict[Any, Outcome] = {}
+    for request in _aws_requests(fetcher, client, [target]):
+        outcomes.update(request())
+    return outcomes.get(target, incomplete("no request answered for this reference"))
+
+
+def _query(target: Any) -> str:
+    def q(value: str) -> str:
+        return urllib.parse.quote(value, safe="")
+
+    if target.service == "secretsmanager":
+        query = f"/secretsmanager/get?secretId={q(target.secret_id)}"
+        if target.stage:
+            query += f"&versionStage={q(target.stage)}"
+        if target.version:
+            query += f"&versionId={q(target.version)}"
+        return query
+    query = f"/systemsmanager/parameters/get?name={q(target.name)}"
+    if target.selector:
+        query += f"&{'version' if target.selector.isdigit() else 'label'}={q(target.selector)}"
+    return query + "&withDecryption=true"
+
+
+def _get(agent: Agent, path: str) -> tuple[int, bytes]:
+    """One GET to the agent; raises OSError or `http.client.HTTPException` when it cannot answer."""
+    parts = urllib.parse.urlsplit(agent.url)
+    kind = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
+    connection = kind(parts.netloc, timeout=agent.connect_timeout)
+    try:
+        connection.connect()
+        if connection.sock is not None:
+            connection.sock.settimeout(agent.read_timeout)
+        connection.request("GET", parts.path + path, headers={TOKEN_HEADER: agent.token or ""})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _answered(agent: Agent) -> None:
+    with _lock:
+        if agent.url not in _unreachable:
+            return
+        del _unreachable[agent.url]
+    _log.info("the node-local cache at %s answers again; references are read through it", agent.url)
+
+
+def _unreachable_now(agent: Agent, why: str) -> None:
+    with _lock:
+        known = agent.url in _unreachable
+        _unreachable[agent.url] = _clock()
+    if known:
+        return
+    _log.warning(
+        "the node-local cache at %s (%s) cannot be used (%s); references are fetched from AWS directly",
+        agent.url,
+        _URL,
+        why,
+    )
+
+
+def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[Any, Outcome]:
+    """Ask the agent for one target; whatever it cannot serve goes to AWS (`fallback`)."""
+    if agent.token is None:
+        return {target: _no_token(agent)}
+    try:
+        status, body = _get(agent, _query(target))
+    except (OSError, http.client.HTTPException) as exc:
+        _unreachable_now(agent, type(exc).__name__)
+        return {target: fallback(target)}
+    _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
+    if status == 429 or status >= 500:
+        _unreachable_now(agent, f"HTTP {status}")
+        return {target: fallback(target)}
+    _answered(agent)
+    if status == 200:
+        return {target: value_of(target, body)}
+    text = body.decode("utf-8", "replace").strip()
+    error = aws_error(text)
+    if error is not None:
+        return {target: error}
+    if status == 404 and target.service == "ssm":
+        with _lock:
+            _no_parameter_route.add(agent.url)
+        return {target: fallback(target)}
+    if status == 400 and text.lower().startswith(_GENERIC_400):
+        return {target: fallback(target)}
+    return {target: _refused(agent, status, text)}
+
+
+def _name(target: Any) -> str:
+    from pydantic_aws_settings.references import format_reference
+
+    return format_reference(target)
+
+
+def _no_token(agent: Agent) -> FetchFailure:
+    tried = "" if agent.token_source == _NOWHERE else f" ({agent.token_source} gave none)"
+    return FetchFailure(
+        "AgentTokenMissing",
+        f"no token for the node-local cache at {agent.url}{tried}: set {_TOKEN} to the token it expects",
+    )
+
+
+def _refused(agent: Agent, status: int, text: str) -> FetchFailure:
+    """The agent refused the token or the request: a configuration error naming what to fix."""
+    said = text[:80] if len(text) < 200 else "(a long answer)"  # the agent's plain texts are short
+    if status == 403:
+        return FetchFailure(
+            "AgentTokenRefused",
+            f"the node-local cache at {agent.url} refused the token from {agent.token_source} "
+            f"(HTTP 403 {said!r}): set {_TOKEN} to the token it expects",
+        )
+    return FetchFailure(
+        "AgentRequestRefused",
+        f"the node-local cache at {agent.url} refused the request (HTTP {status} {said!r}): "
+        f"check that {_URL} is the base URL of a Secrets Manager Agent or the Lambda extension",
+    )
