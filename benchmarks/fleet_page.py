@@ -153,6 +153,12 @@ def page(results: dict[str, Any]) -> str:
         "  each sending its 3 or 4 requests at once, and the busiest of 3,600 seconds of such a random",
         "  (Poisson) stream is several times its mean. Only pacing (a fleet coordinated to take turns) or fewer",
         "  fetchers meet it; the what-if fleets come down to the randomised floor, not below it.",
+        f"- **KMS takes the start's burst.** In the first second of a simultaneous start "
+        f"{sim['cold']['kms_peak']:,}",
+        "  Decrypts: most BatchGetSecretValue calls are throttled and fall back to GetSecretValue per secret,",
+        "  whose quota is 10,000 a second, so nearly every instance's 10 secrets are read (and decrypted) at",
+        f"  once: {sim['cold']['kms_peak'] / 10_000:.0%} of KMS's default quota, which the whole account shares. "
+        f"In the steady state it is {sim['steady']['kms_mean']:.0f} a second.",
         "- **The Secrets Manager Agent serves secrets, not parameters** (it answers 404 for",
         "  `/systemsmanager/parameters/get`; see the contract's node-local caches), so every process still",
         "  reads its parameters from SSM, the busiest quota. Secrets Manager traffic falls to 10 GetSecretValue",
