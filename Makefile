@@ -13,7 +13,7 @@ empty :=
 space := $(empty) $(empty)
 NOX := PATH="$(subst $(space),:,$(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)):$$PATH" $(BIN)/nox
 
-.PHONY: demo test lint types pytest pythons docs bench bench-outage pins clean
+.PHONY: demo test lint types pytest pythons docs bench bench-outage bench-fleet pins clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench: $(STAMP)
 ## the tables of docs/explanation/outages.md.
 bench-outage: $(STAMP)
 	$(BIN)/python benchmarks/outage.py $(ARGS)
+
+## make bench-fleet: a fleet of processes against the account's quotas, modelled and checked against a scaled
+## real run (moto behind a quota-enforcing proxy); writes docs/explanation/fleet.{md,png}.
+bench-fleet: $(STAMP)
+	$(INSTALL) -e '.[dev,demo,bench]'
+	$(BIN)/python benchmarks/fleet.py $(ARGS)
 
 ## make pins: the newest dev tools resolved afresh on each Python, merged into constraints/dev.txt.
 pins: $(STAMP)

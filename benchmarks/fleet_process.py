@@ -1,0 +1,205 @@
+# ruff: noqa: S311 - the random draws of a simulation, not of anything secret
+"""One process of the modelled fleet, as the library's cache and `LiveSettings` drive it (see `fleet_model`).
+
+`Process` holds one process's botocore retry quotas and cache entries and knows what its loads send:
+a botocore call in standard mode, a planned request (with the batch call's fallback), the resolver's wave,
+a cold load with the cache's throttled retries, a `LiveSettings` reload loop. `lifetime`, `forked` and
+`agent_node` are the fleets' processes: one instance, a pre-forking server, a node's Secrets Manager Agent.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from botocore.retries import quota as botocore_quota
+from botocore.retries import standard as botocore_standard
+
+from fleet_model import OPTIONS, QUOTA_OF, RETRY_AFTER, All, Call, Fleet, Sleep, plan
+from pydantic_aws_settings import cache
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+
+@dataclass
+class Process:
+    """One process of the fleet: its random draws, one botocore retry quota per client, its cache entries."""
+
+    fleet: Fleet
+    rng: random.Random
+    targets: list[Any]
+    decrypted: set[Any]
+    ttl: float = OPTIONS.cache_ttl
+    entries: dict[Any, list[float]] = field(
+        default_factory=dict
+    )  # target -> [fresh_until, retry_at, failures]
+    #: What-ifs (not the library's behaviour unless left at their defaults): the longest wait between two
+    #: throttled retries of a cold load, and one life factor per load drawn over (1 - load_jitter, 1].
+    throttle_cap: float = cache.MAX_BACKOFF
+    load_jitter: float | None = None
+
+    def __post_init__(self) -> None:
+        self.retry_quota = {op: botocore_quota.RetryQuota() for op in ("ssm", "secretsmanager")}
+        self.backoff = botocore_standard.ExponentialBackoff(random=self.rng.random)
+
+    def call(self, op: str, batch: list[Any]) -> Generator[Any, Any, bool]:
+        """One botocore call in standard mode: up to max_attempts, full-jitter backoff, the retry quota."""
+        checker = botocore_standard.RetryQuotaChecker
+        # A retry after throttling costs _THROTTLING_RETRY_COST where botocore has it, else _RETRY_COST.
+        cost = getattr(checker, "_THROTTLING_RETRY_COST", checker._RETRY_COST)
+        bucket = self.retry_quota["ssm" if op in QUOTA_OF else "secretsmanager"]
+        decrypts = sum(t in self.decrypted for t in batch)
+        for attempt in range(1, OPTIONS.max_attempts + 1):
+            ok = yield Call(op, decrypts)
+            if ok:
+                bucket.release(checker._NO_RETRY_INCREMENT if attempt == 1 else cost)
+                return True
+            if attempt == OPTIONS.max_attempts or not bucket.acquire(cost):
+                return False
+            yield Sleep(
+                self.backoff.delay_amount(SimpleNamespace(attempt_number=attempt, http_response=None))
+            )
+        return False
+
+    def request(self, op: str, batch: list[Any]) -> Generator[Any, Any, dict[Any, bool]]:
+        """One planned request; a throttled BatchGetSecretValue falls back to GetSecretValue per id."""
+        ok = yield from self.call(op, batch)
+        if ok or op != "BatchGetSecretValue":
+            return dict.fromkeys(batch, ok)
+        outcomes = {}
+        for target in batch:
+            outcomes[target] = yield from self.call("GetSecretValue", [target])
+        return outcomes
+
+    def wave(self, keys: list[Any]) -> Generator[Any, Any, dict[Any, bool]]:
+        """The resolver's wave: every planned request at once, resumed when all have answered."""
+        results = yield All([self.request(op, batch) for op, batch in plan(keys)])
+        return {k: v for result in results for k, v in result.items()}
+
+    def load(self, keys: list[Any], throttle_timeout: float) -> Generator[Any, Any, dict[Any, bool]]:
+        """`ValueCache._fetch_owned`: a wave, then `_retry_throttled` with `cache.backoff` to the deadline."""
+        outcomes = yield from self.wave(keys)
+        deadline = self.fleet.now + throttle_timeout
+        attempt = 0
+        while True:
+            again = [k for k in keys if not outcomes[k] and k not in self.entries]
+            left = deadline - self.fleet.now
+            if not again or left <= 0 or throttle_timeout <= 0:
+                return outcomes
+            attempt += 1
+            yield Sleep(min(left, cache.backoff(attempt, self.rng.random(), self.throttle_cap)))
+            outcomes.update((yield from self.wave(again)))
+
+    def settle(self, outcomes: dict[Any, bool]) -> None:
+        """`ValueCache._settle`: a value gets a jittered life; a failed refresh backs off, served stale."""
+        now = self.fleet.now
+        once = None if self.load_jitter is None else 1.0 - self.load_jitter * self.rng.random()
+        for key, ok in outcomes.items():
+            if ok:
+                life = 1.0 - cache.JITTER * self.rng.random() if once is None else once
+                self.entries[key] = [now + self.ttl * life, 0.0, 0]
+            elif key in self.entries:
+                entry = self.entries[key]
+                entry[2] += 1
+                cap = min(cache.MAX_BACKOFF, self.ttl) or cache.MAX_BACKOFF
+                entry[1] = now + cache.backoff(int(entry[2]), self.rng.random(), cap)
+
+    def start(self, delay: float) -> Generator[Any, Any, bool]:
+        """A cold start: the first `Settings()`; False (a failed start) when a reference stayed throttled."""
+        yield Sleep(delay)
+        outcomes = yield from self.load(self.targets, OPTIONS.throttle_timeout)
+        if not all(outcomes.values()):
+            self.fleet.failed += 1
+            return False
+        self.settle(outcomes)
+        self.fleet.started.append(self.fleet.now)
+        return True
+
+    def live(self, until: float) -> Generator[Any, Any, None]:
+        """`LiveSettings.get()` called all the time: `_reload` at its next check, through the cache."""
+        window, inflight, stale = OPTIONS.refresh_window, set(), 0
+
+        def background(keys: list[Any]) -> None:
+            inflight.update(keys)
+
+            def settled(outcomes: dict[Any, bool]) -> None:
+                inflight.difference_update(keys)
+                self.settle(outcomes)
+
+            self.fleet.spawn(self.load(keys, 0.0), settled)
+
+        check = min(e[0] for e in self.entries.values())
+        while check < until:
+            yield Sleep(check - self.fleet.now)
+            now = self.fleet.now
+            free = {k: e for k, e in self.entries.items() if k not in inflight}
+            mine = [k for k, e in free.items() if e[0] <= now and not e[2]]
+            ahead = [
+                k
+                for k, e in free.items()
+                if (not e[2] and now < e[0] <= now + window) or (e[2] and now >= e[1])
+            ]
+            if ahead:
+                background(ahead)
+            if mine:
+                inflight.update(mine)
+                outcomes = yield from self.load(mine, OPTIONS.throttle_timeout)
+                inflight.difference_update(mine)
+                self.settle(outcomes)
+            now = self.fleet.now
+            soonest = min(e[0] for e in self.entries.values())
+            if soonest > now:
+                stale, check = 0, soonest
+            else:
+                stale += 1
+                check = now + (0.0 if stale == 1 else min(RETRY_AFTER, self.ttl)) + 1e-6
+
+
+def lifetime(process: Process, delay: float, until: float) -> Generator[Any, Any, None]:
+    """A process that starts cold and then keeps its settings live until `until`."""
+    if (yield from process.start(delay)):
+        yield from process.live(until)
+
+
+def forked(
+    parent: Process, workers: int, until: float, delay: float, redraw: bool = False
+) -> Generator[Any, Any, None]:
+    """A pre-forking server: the parent loads once, then each worker inherits its cache at fork.
+
+    With `redraw` (a what-if), each worker moves its inherited entries' end to a random point of their rest.
+    """
+    if not (yield from parent.start(delay)):
+        return
+    children = []
+    for index in range(workers):
+        child = Process(
+            parent.fleet, random.Random(parent.rng.random() + index), parent.targets, parent.decrypted
+        )
+        child.throttle_cap, child.load_jitter = parent.throttle_cap, parent.load_jitter
+        child.entries = {k: list(v) for k, v in parent.entries.items()}
+        if redraw:
+            share, now = child.rng.random(), parent.fleet.now
+            for entry in child.entries.values():
+                entry[0] = now + (entry[0] - now) * share
+        children.append(child.live(until))
+    yield All(children)
+
+
+def agent_node(
+    fleet: Fleet, targets: list[Any], delay: float, until: float, ttl: float = 300.0
+) -> Generator[Any, Any, None]:
+    """A Secrets Manager Agent's upstream calls: GetSecretValue per secret, then DescribeSecret per TTL."""
+    secrets = [t for t in targets if t.service == "secretsmanager"]
+    yield Sleep(delay)
+    yield All([_one(Call("GetSecretValue", 1)) for _ in secrets])
+    while fleet.now + ttl < until:
+        yield Sleep(ttl)
+        yield All([_one(Call("DescribeSecret")) for _ in secrets])
+
+
+def _one(call: Call) -> Generator[Any, Any, bool]:
+    ok: bool = yield call
+    return ok

@@ -1,0 +1,100 @@
+# ruff: noqa: S311 - the random draws of a simulation, not of anything secret
+"""The fleet benchmark's model (benchmarks/fleet_model.py) keeps the library's plan and schedules."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import fleet_model as model
+import fleet_process as proc
+from pydantic_aws_settings import _state, cache
+from pydantic_aws_settings.fetch import secretsmanager, ssm
+from pydantic_aws_settings.options import Options
+
+UNLIMITED = dict.fromkeys(model.QUOTAS, 1e9)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state() -> None:
+    _state.reset()
+
+
+def test_the_model_plans_a_load_as_the_library_does() -> None:
+    """The model's requests are the library's own planners' batches: 3 GetParameters, 1 batch of secrets."""
+    targets, decrypted = model.configuration()
+    library = [
+        ("GetParameters", list(p.args[1]))
+        for p in ssm.plan(object(), [t for t in targets if t.service == "ssm"])
+    ]
+    secrets = [t for t in targets if t.service == "secretsmanager"]
+    library += [("BatchGetSecretValue", list(p.args[1])) for p in secretsmanager.plan(object(), secrets)]
+    assert model.plan(targets) == library
+    assert [len(batch) for _, batch in library] == [10, 10, 10, 10]
+    assert len(decrypted) == 5 + 10
+
+
+def test_unthrottled_instances_send_the_plan_once_each_and_all_start() -> None:
+    """Without throttling every instance sends its plan once, starts, and decrypts 15 values."""
+    fleet = model.Fleet(quotas=UNLIMITED)
+    targets, decrypted = model.configuration()
+    for i in range(50):
+        fleet.spawn(proc.Process(fleet, random.Random(i), targets, decrypted).start(0.0))
+    fleet.run(1e9)
+    assert Counter(op for _, op, _ in fleet.log) == {"GetParameters": 150, "BatchGetSecretValue": 50}
+    assert len(fleet.started) == 50
+    assert fleet.failed == 0
+    assert len(fleet.kms) == 50 * 15
+
+
+def test_each_live_reload_refreshes_the_expired_entry_alone_and_the_rest_ahead() -> None:
+    """A reload fetches the expired entry alone and the rest ahead: 5 requests, about a TTL apart."""
+    fleet = model.Fleet(quotas=UNLIMITED)
+    targets, decrypted = model.configuration()
+    fleet.spawn(proc.lifetime(proc.Process(fleet, random.Random(3), targets, decrypted), 0.0, 3000.0))
+    fleet.run(3000.0)
+    reloads = Counter(round(t, 1) for t, _, _ in fleet.log[4:])
+    assert reloads
+    assert set(reloads.values()) == {5}  # 1 for the expired entry + 3 GetParameters + 1 batch
+    ttl = Options().cache_ttl
+    gaps = sorted(reloads)
+    assert all(ttl * (1 - cache.JITTER) - 1 <= b - a <= ttl for a, b in itertools.pairwise(gaps))
+
+
+def test_one_draw_per_load_keeps_every_refresh_to_the_plan() -> None:
+    """The what-if (one life draw per load) refreshes with exactly the plan's 4 requests."""
+    fleet = model.Fleet(quotas=UNLIMITED)
+    targets, decrypted = model.configuration()
+    process = proc.Process(fleet, random.Random(3), targets, decrypted)
+    process.load_jitter = 0.5
+    fleet.spawn(proc.lifetime(process, 0.0, 3000.0))
+    fleet.run(3000.0)
+    assert set(Counter(round(t, 1) for t, _, _ in fleet.log).values()) == {4}
+
+
+def test_a_load_that_stays_throttled_gives_up_after_the_throttle_timeout() -> None:
+    """A cold load throttled throughout: botocore's 3 attempts a call, given up at the throttle timeout."""
+    fleet = model.Fleet(quotas={**UNLIMITED, "ssm": 1e-9})
+    fleet.buckets["ssm"].tokens = 0.0
+    targets, decrypted = model.configuration()
+    fleet.spawn(proc.Process(fleet, random.Random(1), targets, decrypted).start(0.0))
+    fleet.run(1e9)
+    assert fleet.failed == 1
+    assert not fleet.started
+    ssm_times = [t for t, op, _ in fleet.log if op == "GetParameters"]
+    assert len(ssm_times) % Options().max_attempts == 0  # botocore's 3 attempts, every time
+    assert Options().throttle_timeout <= max(ssm_times) <= Options().throttle_timeout + 40
+
+
+def test_the_token_bucket_answers_its_rate_and_one_second_of_burst() -> None:
+    """A bucket of 4 a second answers 4 a second plus one second's burst."""
+    bucket = model.TokenBucket(4.0)
+    answered = sum(bucket.take(i / 100) for i in range(1000))
+    assert 4 * 10 + 3 <= answered <= 4 * 10 + 4
