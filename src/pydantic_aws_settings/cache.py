@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
 
+from pydantic_aws_settings._backoff import MAX_BACKOFF, backoff, retry_throttled
 from pydantic_aws_settings._clock import FreezeProofClock
 from pydantic_aws_settings.fetch import FetchFailure, Outcome
 
@@ -68,20 +69,6 @@ K = TypeVar("K", bound="Hashable")
 
 #: The largest share of its TTL an entry's life may be shortened by.
 JITTER = 0.1
-#: The longest wait, in seconds, between two refreshes of an entry that keep failing.
-MAX_BACKOFF = 60.0
-
-
-def backoff(failures: int, draw: float, cap: float = MAX_BACKOFF) -> float:
-    """Seconds to wait after `failures` failures in a row: about 1 s doubling, at most `cap`, jittered.
-
-    Args:
-        failures: how many attempts in a row have failed (1 or more).
-        draw: a random float in [0, 1): the delay is between half and all of the doubled base.
-        cap: the longest delay.
-    """
-    base = min(cap, 2.0 ** min(failures - 1, 16))
-    return base * (0.5 + 0.5 * draw)
 
 
 @dataclass(slots=True)
@@ -216,7 +203,16 @@ class ValueCache(Generic[K]):
         try:
             fetched = self._call(fetch, keys)
             if throttle_timeout > 0:
-                self._retry_throttled(keys, fetch, fetched, throttle_timeout)
+                retry_throttled(
+                    keys,
+                    lambda again: self._call(fetch, again),
+                    fetched,
+                    timeout=throttle_timeout,
+                    fallback=self._has_entry,
+                    timer=self._timer,
+                    sleep=self._sleep,
+                    rng=self._rng,
+                )
         finally:
             with self._lock:
                 now = self._timer()
@@ -241,25 +237,9 @@ class ValueCache(Generic[K]):
                 keys, FetchFailure(type(exc).__name__, "the fetch raised an unexpected error")
             )
 
-    def _retry_throttled(
-        self,
-        keys: list[K],
-        fetch: Callable[[list[K]], Mapping[K, Outcome]],
-        fetched: dict[K, Outcome],
-        timeout: float,
-    ) -> None:
-        """Fetch again, with jittered exponential backoff, throttled keys with nothing to fall back on."""
-        deadline = self._timer() + timeout
-        attempt = 0
-        while True:
-            with self._lock:
-                again = [k for k in keys if _throttled(fetched.get(k)) and k not in self._entries]
-            left = deadline - self._timer()
-            if not again or left <= 0:
-                return
-            attempt += 1
-            self._sleep(min(left, backoff(attempt, self._rng())))
-            fetched.update(self._call(fetch, again))
+    def _has_entry(self, key: K) -> bool:
+        with self._lock:
+            return key in self._entries
 
     def _settle(
         self, key: K, outcome: Outcome, now: float, ttl: float, max_stale: float, draw: float
@@ -360,7 +340,3 @@ class ValueCache(Generic[K]):
 
     def __repr__(self) -> str:
         return f"ValueCache(entries={len(self._entries)}, maxsize={self._entries.maxsize})"
-
-
-def _throttled(outcome: Outcome | None) -> bool:
-    return isinstance(outcome, FetchFailure) and outcome.throttled
