@@ -104,6 +104,7 @@ def _clients(endpoint_url: str, *services: str, keys: dict[str, Any] | None = No
         aws_session_token=keys["SessionToken"],
         region_name="us-east-1",
     )
+    # The stubs type client() per service name literal; here the name is a loop variable.
     return [session.client(service, endpoint_url=endpoint_url) for service in services]  # type: ignore[call-overload]
 
 

@@ -74,6 +74,7 @@ def _takes_scalar(annotation: Any, metadata: list[Any]) -> bool:
 
     `Annotated[..., NoDecode]` (the documented escape: the whole text, as it is) and `Json` are not.
     """
+    # `Json` is a special form to mypy, a class at run time (what isinstance sees).
     if any(m is NoDecode or isinstance(m, (NoDecode, Json)) for m in metadata):  # type: ignore[misc]
         return False
     origin = get_origin(annotation)

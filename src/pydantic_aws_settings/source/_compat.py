@@ -215,6 +215,7 @@ class _MappingSource(EnvSettingsSource):
 
         if isinstance(value, _StringListText):
             return value.split(",") if decodes(self, field_name, field) else str(value)
+        # Typed to take a FieldInfo; pydantic-settings passes None for a raw nested type and handles it.
         return keep_hidden(value, super().decode_complex_value(field_name, field, value))  # type: ignore[arg-type]
 
     def _replace_field_names_case_insensitively(self, field: FieldInfo, field_values: dict[str, Any]) -> Any:
