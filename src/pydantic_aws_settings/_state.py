@@ -18,7 +18,6 @@ Lifecycle hooks, installed once when the state is first built:
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -45,17 +44,20 @@ class ProcessState:
         cache: the values every load shares (keyed by `resolver.Target`).
         clients: botocore's sessions and clients, by identity, region and endpoint.
         denials: the clients whose BatchGetSecretValue was denied, and when.
+        agents: the node-local caches found unreachable, or without the parameter route.
         client_factory: what builds the client of a service in a region for a load's options, when not
             botocore's (`credentials.client_for`): the seam an in-memory fake of AWS plugs into.
     """
 
-    __slots__ = ("cache", "client_factory", "clients", "denials")
+    __slots__ = ("agents", "cache", "client_factory", "clients", "denials")
 
     def __init__(self) -> None:
         from pydantic_aws_settings.cache import ValueCache
         from pydantic_aws_settings.credentials import ClientRegistry
+        from pydantic_aws_settings.fetch._agent_memory import AgentMemory
         from pydantic_aws_settings.fetch.secretsmanager import DenialMemory
 
+        self.agents = AgentMemory()
         self.cache: ValueCache[Target] = ValueCache()
         self.clients = ClientRegistry()
         self.denials = DenialMemory()
@@ -113,6 +115,7 @@ def _after_fork_in_child() -> None:
         current.clients.after_fork()
         current.cache.after_fork()
         current.denials.after_fork()
+        current.agents.after_fork()
 
 
 def _after_restore() -> None:
@@ -138,9 +141,6 @@ def reset() -> None:
         old, _STATE = _STATE, None
     if old is not None:
         old.clients.reset()
-    agent = sys.modules.get("pydantic_aws_settings.fetch.agent")
-    if agent is not None:  # what it remembers of node-local caches (unreachable, no parameter route)
-        agent.reset()
 
 
 def clear_cache() -> None:

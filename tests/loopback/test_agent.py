@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from test_resolution import settings_class
 
 from pydantic_aws_settings import ResolutionError, clear_cache
+from pydantic_aws_settings._state import state
 from support.agents import GENERIC_400, FakeLambdaExtension, FakeSecretsManagerAgent
 from support.clocks import FakeClock
 from support.interpreter import run_python
@@ -225,7 +226,7 @@ class TestUnreachable:
         from pydantic_aws_settings.fetch import agent as backend
 
         clock = FakeClock()
-        monkeypatch.setattr(backend, "_clock", clock)
+        monkeypatch.setattr(state().agents, "clock", clock)
         sm.create_secret(Name="a", SecretString="va")
         sm.create_secret(Name="b", SecretString=CANARY)
         monkeypatch.setenv("APP_A", "secretsmanager:a")
@@ -484,12 +485,10 @@ def test_a_forked_child_does_not_inherit_a_held_lock(
     monkeypatch: pytest.MonkeyPatch, sm: Any, agent: FakeSecretsManagerAgent
 ) -> None:
     """A fork while another thread holds the agent module's lock: the child still loads through the agent."""
-    from pydantic_aws_settings.fetch import agent as backend
-
     sm.create_secret(Name="a", SecretString="va")
     monkeypatch.setenv("APP_A", "secretsmanager:a")
     cls = settings_class(a=str)
-    with backend._lock:
+    with state().agents.lock:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: load, report, leave without running the parent's cleanup

@@ -30,13 +30,13 @@ import functools
 import http.client
 import logging
 import os
-import threading
-import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pydantic_aws_settings._state import state
 from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, incomplete
 from pydantic_aws_settings.fetch._agent_answers import aws_error, value_of
+from pydantic_aws_settings.fetch._agent_memory import RETRY_AFTER
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.fetch import Fetcher, Request
     from pydantic_aws_settings.options import Options
 
-__all__ = ["TOKEN_FILE", "TOKEN_HEADER", "Agent", "agent_for", "plan", "reset"]
+__all__ = ["RETRY_AFTER", "TOKEN_FILE", "TOKEN_HEADER", "Agent", "agent_for", "plan"]
 
 _log = logging.getLogger("pydantic_aws_settings")
 
@@ -56,17 +56,6 @@ _TOKEN = "PYDANTIC_AWS_AGENT_TOKEN"  # noqa: S105 - a variable name
 _NOWHERE = "no variable or file"
 #: The Lambda extension's one text for a 400, whether the name does not exist or it failed under load.
 _GENERIC_400 = "an unexpected error occurred"
-
-_lock = threading.Lock()
-#: Agent URLs found unreachable and not answering since (one WARNING each, one INFO when back).
-_unreachable: dict[str, float] = {}
-#: Seconds after an agent failed to answer during which loads go to AWS without asking it (so that a hung
-#: agent costs one timeout per window, not one per load, and the fallback is batched); then it is retried.
-RETRY_AFTER = 10.0
-#: Monotonic seconds; tests replace it.
-_clock: Callable[[], float] = time.monotonic
-#: Agent URLs that answered 404 on the parameter route (the Secrets Manager Agent): parameters go to AWS.
-_no_parameter_route: set[str] = set()
 
 
 class Agent(NamedTuple):
@@ -122,23 +111,6 @@ def agent_for(options: Options, environ: Mapping[str, str] = os.environ) -> Agen
     return Agent(options.agent_url, token, source, options.connect_timeout, options.read_timeout)
 
 
-def _after_fork_in_child() -> None:
-    """A forked child never waits on its parent's lock (another thread may have held it at the fork)."""
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def reset() -> None:
-    """Forget which agents were unreachable and which lack the parameter route (tests, after a fork)."""
-    with _lock:
-        _unreachable.clear()
-        _no_parameter_route.clear()
-
-
 def plan(
     fetcher: Fetcher, client: Callable[[], Any], targets: Sequence[Any], options: Options
 ) -> Iterator[Request]:
@@ -152,10 +124,9 @@ def plan(
     """
     agent = agent_for(options)
     unique = list(dict.fromkeys(targets))
-    with _lock:
-        no_route = agent.url in _no_parameter_route
-        failed_at = _unreachable.get(agent.url)
-    resting = failed_at is not None and _clock() - failed_at < RETRY_AFTER
+    memory = state().agents
+    no_route = memory.has_no_parameter_route(agent.url)
+    resting = memory.resting(agent.url)
     # Paths, parameters when the cache has no such route, and ARNs of another region than the node's go
     # to AWS (the cache asks in its own region); everything does while the agent rests after a failure.
     direct = [
@@ -225,18 +196,13 @@ def _get(agent: Agent, path: str) -> tuple[int, bytes]:
 
 
 def _answered(agent: Agent) -> None:
-    with _lock:
-        if agent.url not in _unreachable:
-            return
-        del _unreachable[agent.url]
+    if not state().agents.answered(agent.url):
+        return
     _log.info("the node-local cache at %s answers again; references are read through it", agent.url)
 
 
 def _unreachable_now(agent: Agent, why: str) -> None:
-    with _lock:
-        known = agent.url in _unreachable
-        _unreachable[agent.url] = _clock()
-    if known:
+    if state().agents.failed(agent.url):
         return
     _log.warning(
         "the node-local cache at %s (%s) cannot be used (%s); references are fetched from AWS directly",
@@ -267,8 +233,7 @@ def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[
     if error is not None:
         return {target: error}
     if status == 404 and target.service == "ssm":
-        with _lock:
-            _no_parameter_route.add(agent.url)
+        state().agents.no_parameter_route(agent.url)
         return {target: fallback(target)}
     if status == 400 and text.lower().startswith(_GENERIC_400):
         return {target: fallback(target)}
