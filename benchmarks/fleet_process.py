@@ -96,16 +96,17 @@ class Process:
     def settle(self, outcomes: dict[Any, bool]) -> None:
         """`ValueCache._settle`: a value gets a jittered life; a failed refresh backs off, served stale."""
         now = self.fleet.now
-        once = None if self.load_jitter is None else 1.0 - self.load_jitter * self.rng.random()
+        # One draw per fetch, as the cache does: what was fetched together stays due together.
+        draw = self.rng.random()
+        jitter = cache.JITTER if self.load_jitter is None else self.load_jitter
         for key, ok in outcomes.items():
             if ok:
-                life = 1.0 - cache.JITTER * self.rng.random() if once is None else once
-                self.entries[key] = [now + self.ttl * life, 0.0, 0]
+                self.entries[key] = [now + self.ttl * (1.0 - jitter * draw), 0.0, 0, now]
             elif key in self.entries:
                 entry = self.entries[key]
                 entry[2] += 1
                 cap = min(cache.MAX_BACKOFF, self.ttl) or cache.MAX_BACKOFF
-                entry[1] = now + cache.backoff(int(entry[2]), self.rng.random(), cap)
+                entry[1] = now + cache.backoff(int(entry[2]), draw, cap)
 
     def start(self, delay: float) -> Generator[Any, Any, bool]:
         """A cold start: the first `Settings()`; False (a failed start) when a reference stayed throttled."""
@@ -142,6 +143,8 @@ class Process:
                 for k, e in free.items()
                 if (not e[2] and now < e[0] <= now + window) or (e[2] and now >= e[1])
             ]
+            if ahead and mine:  # `ValueCache.get_many`: a load that waits fetches its window entries too
+                mine, ahead = mine + ahead, []
             if ahead:
                 background(ahead)
             if mine:
@@ -180,6 +183,11 @@ def forked(
         )
         child.throttle_cap, child.load_jitter = parent.throttle_cap, parent.load_jitter
         child.entries = {k: list(v) for k, v in parent.entries.items()}
+        # `ValueCache.after_fork`: entries fetched together get one new life of their own in the child.
+        lives: dict[tuple[float, float], float] = {}
+        for entry in child.entries.values():
+            life = lives.setdefault((entry[3], entry[0]), 1.0 - cache.JITTER * child.rng.random())
+            entry[0] = entry[3] + parent.ttl * life
         if redraw:
             share, now = child.rng.random(), parent.fleet.now
             for entry in child.entries.values():
