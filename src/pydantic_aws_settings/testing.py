@@ -95,8 +95,15 @@ class FakeAWS:
         return f"FakeAWS(region={self.region!r}, {self._secretsmanager!r}, {self._ssm!r})"
 
     def __enter__(self) -> Self:
+        from pydantic_aws_settings.cache import ValueCache
+
         _state.reset()
-        _state.state().client_factory = self._client_for
+        current = _state.state()
+        current.client_factory = self._client_for
+        # Waits between throttled retries take no real time: they move the cache's clock instead, so a
+        # test that injects ThrottlingException sees the retries (counted) and the failure at once.
+        clock = _SkippingClock()
+        current.cache = ValueCache(timer=clock, sleep=clock.skip)
         return self
 
     def __exit__(
@@ -192,3 +199,20 @@ def _parameter_text(value: object) -> str:
     if isinstance(value, list) and all(isinstance(item, str) and "," not in item for item in value):
         return ",".join(value)
     raise TypeError("a parameter holds text or a list of text without commas")
+
+
+class _SkippingClock:
+    """Monotonic seconds, plus whatever the cache waited: a wait moves it at once instead of sleeping."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._monotonic = time.monotonic
+        self._skipped = 0.0
+
+    def __call__(self) -> float:
+        return self._monotonic() + self._skipped
+
+    def skip(self, seconds: float) -> None:
+        """Wait `seconds` without sleeping."""
+        self._skipped += seconds
