@@ -79,11 +79,13 @@ class TestCachedLoads:
         clock: FakeClock,
         aws_proxy: Any,
         caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
         operation: str,
         code: str,
         status: int,
     ) -> None:
         """A failing refresh serves the last good values with a warning, until MAX_STALE runs out."""
+        monkeypatch.setenv("PYDANTIC_AWS_THROTTLE_TIMEOUT", "0")  # the throttled retries: test_outages
         first = app()
         aws_proxy.inject(operation, code, status=status)
         clock.advance(300)
