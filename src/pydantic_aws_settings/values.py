@@ -11,6 +11,7 @@ the same way, and both fall back on an `optional:` reference by the same rule (`
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
@@ -24,11 +25,44 @@ if TYPE_CHECKING:
     #: What a consumer makes of an extracted value (given the `Fetched` it came from), or why it cannot.
     Shape = Callable[[str | bytes, Fetched], tuple[Any, FetchFailure | None]]
 
-__all__ = ["PathConflictError", "extract", "json_text", "key_names", "nest", "settle"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "PathConflictError",
+    "extract",
+    "json_text",
+    "json_too_deep",
+    "key_names",
+    "nest",
+    "settle",
+]
 
 
-#: Why JSON nested deeper than Python's recursion limit allows is refused (not a RecursionError).
+#: Why JSON nested deeper than `MAX_JSON_DEPTH` is refused (not a RecursionError, on any Python).
 _TOO_DEEP = "is JSON nested too deeply to decode"
+
+#: The deepest JSON the library decodes. Python's own limit differs by version (3.13's decoder takes
+#: thousands of levels, and then masking or validation overflow the stack); no secret or parameter a
+#: person writes comes near it (SSM itself allows 15 levels).
+MAX_JSON_DEPTH = 200
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_too_deep(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a text holds JSON brackets nested deeper than `limit` (strings ignored); cheap when short."""
+    if len(text) < 2 * limit:
+        return False
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    depth = 0
+    for bracket in _BRACKET.finditer(_STRING.sub("", text)):
+        if bracket.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 #: At most this many key names are listed in a message; the rest are counted.
@@ -89,6 +123,8 @@ def extract(ref: Reference, fetched: Fetched) -> tuple[str | bytes | None, Fetch
             return None, FetchFailure("InvalidJSON", f"the parameters below the path {_TOO_DEEP}")
     if ref.key is None:
         return data, None
+    if json_too_deep(data):
+        return None, FetchFailure("InvalidJSON", f"#{ref.key} needs a JSON object, and the value {_TOO_DEEP}")
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError):

@@ -25,7 +25,7 @@ from pydantic_aws_settings.source._compat import (
     decodes,
     field_is_complex,
 )
-from pydantic_aws_settings.values import extract, json_text, key_names
+from pydantic_aws_settings.values import extract, json_text, json_too_deep, key_names
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings, EnvSettingsSource
@@ -153,6 +153,10 @@ def _value_for(use: _Use, fetched: Fetched) -> tuple[Any, FetchFailure | None]:
         and decodes(use.decoder, use.path, use.target_field)
     ):
         value = json.dumps(value.split(","))
+    if needs_json and isinstance(value, (str, bytes)) and json_too_deep(value):
+        return None, FetchFailure(
+            "InvalidJSON", "the field needs JSON, and the value is JSON nested too deeply to decode"
+        )
     if needs_json and isinstance(value, (str, bytes)) and (not may_fail or len(value) >= _DEEP_LENGTH):
         try:
             use.decoder.decode_complex_value(use.path, use.target_field, value)

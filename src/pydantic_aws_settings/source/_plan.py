@@ -7,7 +7,6 @@ would otherwise recompute (the warm path is a few microseconds per field) are re
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -182,13 +181,9 @@ def _too_deep(text: str) -> bool:
     """Whether a plain value is JSON nested too deeply to decode (pydantic-settings: a RecursionError)."""
     if len(text) < _DEEP_LENGTH or text.lstrip()[:1] not in ("[", "{"):
         return False
-    try:
-        json.loads(text)
-    except RecursionError:
-        return True
-    except ValueError:  # not JSON: pydantic-settings reports it (or the field takes it as text)
-        return False
-    return False
+    from pydantic_aws_settings.values import json_too_deep
+
+    return json_too_deep(text)
 
 
 def _deep(path: str, describe: Callable[[], str]) -> Failure:
