@@ -43,7 +43,7 @@ THREADS = 64
 DURATION = 3.0  # seconds the threads load for
 TICK = 0.1  # seconds between two expiries of the whole cache
 PHASE = 2  # ticks a fault (or its absence) lasts
-FAULT_WAIT = 1.0  # seconds a fault may last longer, until a refresh meets it
+FAULT_WAIT = 2.0  # seconds a fault may last longer, until a refresh has failed on it
 JOIN_TIMEOUT = 15.0  # seconds a thread may take to finish its last load once the driver stops
 
 MARK = "CANARY-9e4b"  # every secret value holds it; no text the library produces may
@@ -126,7 +126,9 @@ class Results:
     slowest: float = 0.0
 
 
-def _drive(aws_proxy: Any, sm: Any, clock: FakeClock) -> tuple[Results, int, list[str], list[str]]:
+def _drive(
+    aws_proxy: Any, sm: Any, clock: FakeClock, flights: Flights
+) -> tuple[Results, int, list[str], list[str]]:
     """Warm up, run the loading threads and the driver for DURATION; return what happened.
 
     Returns:
@@ -179,7 +181,12 @@ def _drive(aws_proxy: Any, sm: Any, clock: FakeClock) -> tuple[Results, int, lis
     started = time.perf_counter()
     tick = expiries = phase = 0
     faults: list[str] = []
-    injected_at, requests_before = 0.0, 0
+    injected_at, failed_before = 0.0, 0
+
+    def failed() -> int:
+        with flights.lock:
+            return sum(flights.started.values()) - sum(flights.succeeded.values())
+
     while time.perf_counter() - started < DURATION:
         time.sleep(TICK)
         tick += 1
@@ -187,17 +194,17 @@ def _drive(aws_proxy: Any, sm: Any, clock: FakeClock) -> tuple[Results, int, lis
         expiries += 1
         if tick % PHASE:
             continue
-        # A fault lasts until a refresh has met it (at most FAULT_WAIT): the loads no longer wait for a
+        # A fault lasts until a refresh has failed on it (at most FAULT_WAIT): the loads no longer wait for a
         # refresh, so under load a refresh can take longer than a phase, and a fault no request met
         # would leave the stale path untried.
-        met = sum(aws_proxy.counts.values()) > requests_before
+        met = failed() > failed_before
         if phase % 2 and not met and time.perf_counter() - injected_at < FAULT_WAIT:
             continue
         aws_proxy.clear_faults()  # also ends a hang in progress
         phase += 1
         if phase % 2:
             name, inject = FAULTS[(phase // 2) % len(FAULTS)]
-            injected_at, requests_before = time.perf_counter(), sum(aws_proxy.counts.values())
+            injected_at, failed_before = time.perf_counter(), failed()
             inject(aws_proxy)
             faults.append(name)
         else:  # a rotation, which the next successful fetch must bring
@@ -238,7 +245,7 @@ def test_load_with_expiries_and_faults(
 
     # Scanned from the warm-up on (the seeding above is the test's own client, not the library's).
     with collecting() as scan:
-        results, expiries, faults, stuck = _drive(aws_proxy, sm, clock)
+        results, expiries, faults, stuck = _drive(aws_proxy, sm, clock, flights)
 
     requests = sum(aws_proxy.counts.values())
     scan_leaks = scan.containing(MARK)
