@@ -229,6 +229,16 @@ class AWSProxy(ThreadedHTTPService):
                 self.waves += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        counted = True
+
+        def done() -> None:
+            # Before the answer is written: a client that has its answer never sees its request in flight.
+            nonlocal counted
+            if counted:
+                counted = False
+                with self._lock:
+                    self.in_flight -= 1
+
         try:
             body = _read_body(handler)
             operation, parsed, is_json = _classify(handler, body)
@@ -251,10 +261,10 @@ class AWSProxy(ThreadedHTTPService):
                 status, headers, payload = self._forward(handler, body)
             if not self.keep_alive:
                 handler.close_connection = True
+            done()
             _write_response(handler, status, headers, payload)
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            done()
 
     def _take_fault(self, operation: str) -> _Fault | None:
         """Return the fault for ``operation`` and use up one of its times; call with the lock held."""
