@@ -100,6 +100,29 @@ def _http(url: str, *, method: str, timeout: float) -> bytes:
         return body
 
 
+# Runs the moto_server script (argv[1]) with a thread that ends the process when its standard input reaches
+# end of file: the parent holds the other end of that pipe, so a parent killed with SIGKILL (which runs no
+# cleanup) still takes its server with it instead of leaving it listening.
+_DIE_WITH_PARENT = """
+import os, runpy, sys, threading
+def _watch():
+    sys.stdin.buffer.read()
+    os._exit(0)
+threading.Thread(target=_watch, daemon=True).start()
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def _python_beside(script: Path) -> str:
+    """The interpreter of a console script's environment (the one beside it), else this one."""
+    for name in ("python", "python3"):
+        candidate = script.parent / name
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
 class MotoServer(LoopbackService):
     """``moto_server -H 127.0.0.1 -p PORT`` in a subprocess, started on a free port and polled until ready.
 
@@ -160,9 +183,10 @@ class MotoServer(LoopbackService):
         """Start one subprocess on ``port`` and poll it until ready."""
         self.port = port
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        command = [_python_beside(self.executable), "-c", _DIE_WITH_PARENT, str(self.executable)]
         self._process = subprocess.Popen(  # noqa: S603 - our own moto_server script, fixed arguments
-            [str(self.executable), "-H", _HOST, "-p", str(port)],
-            stdin=subprocess.DEVNULL,
+            [*command, "-H", _HOST, "-p", str(port)],
+            stdin=subprocess.PIPE,  # never written: its end of file tells the server that we are gone
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
         )
@@ -201,6 +225,8 @@ class MotoServer(LoopbackService):
         """Terminate the server, wait for it, kill it if it does not exit; safe to call twice."""
         process, self._process = self._process, None
         if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
             if process.poll() is None:
                 process.terminate()
                 try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -272,6 +274,40 @@ class TestLoopbackHarness:
         """The moto server is an HTTP endpoint on 127.0.0.1 in a running subprocess."""
         assert moto_server.url.startswith("http://127.0.0.1:")
         assert moto_server.running
+
+    def test_moto_server_dies_with_a_parent_killed_outright(self) -> None:
+        """A process that starts a server and is then SIGKILLed (no cleanup runs) leaves no server behind."""
+        code = (
+            "import os, sys\n"
+            "from pydantic_aws_settings._loopback import MotoServer\n"
+            "server = MotoServer().start()\n"
+            "print(server.port, server._process.pid, flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        with subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        ) as parent:
+            assert parent.stdout is not None
+            port, pid = (int(word) for word in parent.stdout.readline().split())
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=5).close()
+            parent.kill()
+            parent.wait(timeout=10)
+
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=5).close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (a reaped or exited one is not alive)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 class _NoContent(BaseHTTPRequestHandler):
