@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsError, ResolutionError
+from pydantic_aws_settings.cli.exec import resolve_environment
 from pydantic_aws_settings.source import recording_origins
 from pydantic_aws_settings.testing import FakeAWS
 
@@ -104,6 +105,27 @@ class TestNoRegion:
             check=False,
         )
         assert result.stdout.split() == ["NoRegion", "False"], result.stderr
+
+    def test_exec_says_what_to_set(self, monkeypatch: pytest.MonkeyPatch, aws_env: Any) -> None:
+        """`exec` refuses a region-less reference with the load's words, before any request."""
+        environ = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+        environ["APP_DB"] = "secretsmanager:prod/db"
+        with pytest.raises(ResolutionError) as caught:
+            resolve_environment(environ)
+        assert [(f.field, f.code) for f in caught.value.failures] == [("APP_DB", "NoRegion")]
+        assert "set PYDANTIC_AWS_REGION (or AWS_REGION" in str(caught.value)
+        assert "You must specify a region" not in str(caught.value)
+        assert sum(aws_env.counts.values()) == 0
+
+    def test_exec_with_an_arn_or_the_option(self, sm: Any) -> None:
+        """An ARN names its region; `PYDANTIC_AWS_REGION` in the environment passed to exec is enough."""
+        created = sm.create_secret(Name="prod/db", SecretString="x")
+        environ = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+        assert resolve_environment({**environ, "A": f"secretsmanager:{created['ARN']}"})["A"] == "x"
+        resolved = resolve_environment(
+            {**environ, "A": "secretsmanager:prod/db", "PYDANTIC_AWS_REGION": "us-east-1"}
+        )
+        assert resolved["A"] == "x"
 
 
 class TestRoleArn:

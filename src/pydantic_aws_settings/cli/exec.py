@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.cli._common import Subparsers
     from pydantic_aws_settings.fetch import Fetched
+    from pydantic_aws_settings.options import Options
 
 __all__ = [
     "ENVIRONMENT",
@@ -115,10 +116,13 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
         plain = unescape(text)  # `plain:TEXT` is the value TEXT, whatever it looks like
         if plain is not None and _selected(name, only):
             resolved[name] = plain
-    if found:
+    options = resolve_options(environ=environ) if found else None
+    if options is not None:
+        found = _with_region(found, failures, options, environ)
+    if found and options is not None:
         from pydantic_aws_settings.resolver import resolve  # imports botocore lazily
 
-        outcomes = resolve([ref for _, _, ref in found], resolve_options(environ=environ))
+        outcomes = resolve([ref for _, _, ref in found], options)
         for (name, text, ref), outcome in zip(found, outcomes, strict=True):
             value, problem = settle(ref, outcome, _env_text)
             if value is not None and not isinstance(outcome, FetchFailure) and outcome.sensitive:
@@ -133,6 +137,26 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
         failures.sort(key=lambda failure: failure.field)
         raise ResolutionError(failures, ENVIRONMENT)
     return resolved
+
+
+def _with_region(
+    found: list[tuple[str, str, Reference]],
+    failures: list[Failure],
+    options: Options,
+    environ: Mapping[str, str],
+) -> list[tuple[str, str, Reference]]:
+    """The references that can be fetched; those that need a region when none is set become failures.
+
+    The same rule and words as a settings load (`source._where`), not botocore's "You must specify a region.".
+    """
+    from pydantic_aws_settings.source._where import NO_REGION, needs_region, region_missing
+
+    if not any(needs_region(ref, options) for _, _, ref in found) or not region_missing(options, environ):
+        return found
+    for name, text, ref in found:
+        if needs_region(ref, options):
+            failures.append(Failure(name, name, text, "NoRegion", NO_REGION))
+    return [(name, text, ref) for name, text, ref in found if not needs_region(ref, options)]
 
 
 def exec_command(command: Sequence[str], only: Sequence[str] | None = None) -> int:

@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.references import Reference
     from pydantic_aws_settings.source._records import _Plan
 
-__all__ = ["NO_REGION", "chain_region", "credentials_text", "not_found_text", "require_region"]
+__all__ = [
+    "NO_REGION",
+    "chain_region",
+    "credentials_text",
+    "needs_region",
+    "not_found_text",
+    "region_missing",
+    "require_region",
+]
 
 #: Why a load that needs a region and has none is refused, and what to set.
 NO_REGION = (
@@ -144,6 +152,25 @@ def not_found_text(ref: Reference, options: Options, problem: FetchFailure) -> s
     return f"{thing} not found {where}"
 
 
+def needs_region(ref: Reference, options: Options) -> bool:
+    """Whether a reference needs the load's region: not with an ARN's, nor through an agent.
+
+    A node-local cache asks AWS in its own region; only `ssm:/PATH/` always goes to AWS.
+    """
+    if ref.region:
+        return False
+    return not (options.agent_url and not (isinstance(ref, ParameterReference) and ref.is_path))
+
+
+def region_missing(options: Options, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a load with these options has no region at all (a `FakeAWS` client factory needs none)."""
+    if options.region is not None:
+        return False
+    from pydantic_aws_settings._state import state
+
+    return state().client_factory is None and chain_region(environ) is None
+
+
 def require_region(planned: _Plan) -> None:
     """Refuse, before any request, the references of a load that has no region for them (in place).
 
@@ -155,31 +182,19 @@ def require_region(planned: _Plan) -> None:
     options = planned.options
     if options is None or options.region is not None:
         return
-
-    def needs(ref: Reference) -> bool:
-        """Whether a reference needs the load's region: not with an ARN's, nor through an agent.
-
-        A node-local cache asks AWS in its own region; only `ssm:/PATH/` always goes to AWS.
-        """
-        if ref.region:
-            return False
-        return not (options.agent_url and not (isinstance(ref, ParameterReference) and ref.is_path))
-
-    if not any(needs(use.ref) for use in planned.uses) and not any(needs(e.ref) for e in planned.imports):
+    if not any(needs_region(use.ref, options) for use in planned.uses) and not any(
+        needs_region(e.ref, options) for e in planned.imports
+    ):
         return
-    from pydantic_aws_settings._state import state
-
-    if state().client_factory is not None:
-        return
-    if chain_region() is not None:
+    if not region_missing(options):
         return
     for use in planned.uses:
-        if needs(use.ref):
+        if needs_region(use.ref, options):
             planned.failures.append(Failure(use.path, use.describe(), use.text, "NoRegion", NO_REGION))
     for entry in planned.imports:
-        if needs(entry.ref):
+        if needs_region(entry.ref, options):
             planned.failures.append(
                 Failure("(import)", "PYDANTIC_AWS_IMPORT", entry.text, "NoRegion", NO_REGION)
             )
-    planned.uses = [use for use in planned.uses if not needs(use.ref)]
-    planned.imports = [entry for entry in planned.imports if not needs(entry.ref)]
+    planned.uses = [use for use in planned.uses if not needs_region(use.ref, options)]
+    planned.imports = [entry for entry in planned.imports if not needs_region(entry.ref, options)]
