@@ -118,7 +118,7 @@ def resolve_environment(environ: Mapping[str, str], only: Sequence[str] | None =
             resolved[name] = plain
     options = resolve_options(environ=environ) if found else None
     if options is not None:
-        found = _with_region(found, failures, options, environ)
+        found = _with_region(found, failures, options)
     if found and options is not None:
         from pydantic_aws_settings.resolver import resolve  # imports botocore lazily
 
@@ -143,15 +143,16 @@ def _with_region(
     found: list[tuple[str, str, Reference]],
     failures: list[Failure],
     options: Options,
-    environ: Mapping[str, str],
 ) -> list[tuple[str, str, Reference]]:
     """The references that can be fetched; those that need a region when none is set become failures.
 
     The same rule and words as a settings load (`source._where`), not botocore's "You must specify a region.".
+    The options come from the environment being resolved; botocore's own chain (`AWS_DEFAULT_REGION`, the
+    profile) is read where botocore reads it, in this process's environment.
     """
     from pydantic_aws_settings.source._where import NO_REGION, needs_region, region_missing
 
-    if not any(needs_region(ref, options) for _, _, ref in found) or not region_missing(options, environ):
+    if not any(needs_region(ref, options) for _, _, ref in found) or not region_missing(options):
         return found
     for name, text, ref in found:
         if needs_region(ref, options):
