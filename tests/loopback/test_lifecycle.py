@@ -210,6 +210,42 @@ class TestFork:
             parent.join(BOUND)
         assert message == {"result": "slow-value"}
 
+    def test_fork_while_a_background_refresh_is_in_flight(
+        self, sm: SecretsManagerClient, aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The parent's refresh ahead hangs; the child serves the cached value at once and refreshes itself.
+
+        The child neither waits for the parent's refresh (it is not running there) nor believes one is in
+        flight: its own background refresh brings the rotated value.
+        """
+        clock = FakeClock()
+        monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.0))
+        sm.create_secret(Name="life/ahead", SecretString="old-value")
+        monkeypatch.setenv("APP_OWN", "secretsmanager:life/ahead")
+        monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "300")
+        monkeypatch.setenv("PYDANTIC_AWS_REFRESH_AHEAD", "30")
+        app = app_class(own=str)
+        assert app().own == "old-value"  # type: ignore[attr-defined]
+        sm.put_secret_value(SecretId="life/ahead", SecretString="new-value")
+        clock.advance(280.0)  # inside the refresh-ahead window
+        for operation in _FETCHES:
+            aws_proxy.inject_hang(operation, BOUND, times=1)
+        assert app().own == "old-value"  # type: ignore[attr-defined]  # at once; the refresh hangs
+        wait_for(lambda: aws_proxy.in_flight >= 1)
+
+        def child() -> list[str]:
+            first = app().own  # type: ignore[attr-defined]
+            deadline = time.monotonic() + 20
+            while (value := app().own) != "new-value" and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                time.sleep(0.01)
+            return [first, value]
+
+        try:
+            message = reap(spawn(child))
+        finally:
+            aws_proxy.clear_faults()
+        assert message == {"result": ["old-value", "new-value"]}
+
     def test_fork_while_an_assume_role_is_in_flight(
         self, sm: SecretsManagerClient, aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
     ) -> None:
