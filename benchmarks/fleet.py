@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import fleet_model as model
 import fleet_process as proc
-from fleet_page import chart, page
+from fleet_floor import busiest_over_mean
+from fleet_page import SSM_BATCH, chart, page
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,7 +47,7 @@ SCENARIOS = (
     "forked+what-if",
 )
 #: The changes to the library the page proposes, as the model's what-if knobs (fleet_model.Process).
-WHAT_IF: dict[str, float] = {"throttle_cap": 8.0, "load_jitter": 0.5}
+WHAT_IF: dict[str, float] = {"throttle_cap": 8.0}
 
 
 def progress(message: str) -> None:
@@ -97,6 +98,11 @@ def steady(fleet: model.Fleet, start: float, quota: float) -> dict[str, Any]:
         "kms_mean": sum(kms) / len(kms),
         "kms_peak": max(kms),
         "bins": ssm["bins"],
+        # The floor (fleet_floor): the expected busiest/mean of a random stream of the same mean.
+        "floor": busiest_over_mean(ssm["mean"], len(ssm["bins"]), SSM_BATCH),
+        "floor10": busiest_over_mean(10 * ssm["mean"], len(tens), SSM_BATCH),
+        "floor_single": busiest_over_mean(ssm["mean"], len(ssm["bins"])),
+        "floor_single10": busiest_over_mean(10 * ssm["mean"], len(tens)),
     }
 
 
@@ -113,7 +119,6 @@ def simulate(instances: int, starts: str, seed: int, what_if: bool = False) -> m
     def new_process(targets: list[Any] = targets) -> proc.Process:
         process = proc.Process(fleet, random.Random(rng.random()), targets, decrypted)
         process.throttle_cap = knobs.get("throttle_cap", process.throttle_cap)
-        process.load_jitter = knobs.get("load_jitter", process.load_jitter)
         return process
 
     until = 200.0 + HOUR + 400.0
@@ -125,7 +130,7 @@ def simulate(instances: int, starts: str, seed: int, what_if: bool = False) -> m
     elif starts == "forked":
         for node in range(nodes):
             workers = min(NODE, instances - node * NODE)
-            fleet.spawn(proc.forked(new_process(), workers, until, rng.random(), bool(knobs)))
+            fleet.spawn(proc.forked(new_process(), workers, until, rng.random()))
     elif starts == "agent-ideal":  # the model: the node's cache is one fetcher of the library's plan
         for _ in range(nodes):
             fleet.spawn(proc.lifetime(new_process(), rng.random(), until))

@@ -18,7 +18,7 @@ from botocore.retries import quota as botocore_quota
 from botocore.retries import standard as botocore_standard
 
 from fleet_model import OPTIONS, QUOTA_OF, RETRY_AFTER, All, Call, Fleet, Sleep, plan
-from pydantic_aws_settings import cache
+from pydantic_aws_settings import _entry, cache
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -36,10 +36,9 @@ class Process:
     entries: dict[Any, list[float]] = field(
         default_factory=dict
     )  # target -> [fresh_until, retry_at, failures]
-    #: What-ifs (not the library's behaviour unless left at their defaults): the longest wait between two
-    #: throttled retries of a cold load, and one life factor per load drawn over (1 - load_jitter, 1].
+    #: A what-if (not the library's behaviour unless left at its default): the longest wait between two
+    #: throttled retries of a cold load.
     throttle_cap: float = cache.MAX_BACKOFF
-    load_jitter: float | None = None
 
     def __post_init__(self) -> None:
         self.retry_quota = {op: botocore_quota.RetryQuota() for op in ("ssm", "secretsmanager")}
@@ -94,14 +93,15 @@ class Process:
             outcomes.update((yield from self.wave(again)))
 
     def settle(self, outcomes: dict[Any, bool]) -> None:
-        """`ValueCache._settle`: a value gets a jittered life; a failed refresh backs off, served stale."""
+        """`_entry.settle`: a value gets a jittered life; a failed refresh backs off, served stale."""
         now = self.fleet.now
-        # One draw per fetch, as the cache does: what was fetched together stays due together.
+        # One draw per fetch, as the cache does: what was fetched together stays due together. Its life is
+        # a first (wide) one when none of its keys had one in this process (`_entry.life`).
         draw = self.rng.random()
-        jitter = cache.JITTER if self.load_jitter is None else self.load_jitter
+        life = _entry.life(draw, first=all(key not in self.entries for key in outcomes))
         for key, ok in outcomes.items():
             if ok:
-                self.entries[key] = [now + self.ttl * (1.0 - jitter * draw), 0.0, 0, now]
+                self.entries[key] = [now + self.ttl * life, 0.0, 0, now]
             elif key in self.entries:
                 entry = self.entries[key]
                 entry[2] += 1
@@ -143,6 +143,9 @@ class Process:
                 for k, e in free.items()
                 if (not e[2] and now < e[0] <= now + window) or (e[2] and now >= e[1])
             ]
+            fresh = [k for k, e in free.items() if not e[2] and k not in mine and k not in ahead]
+            if fresh and (mine or any(not free[k][2] for k in ahead)):  # `ValueCache.get_many`: one
+                (mine if mine else ahead).extend(fresh)  # refresh for all the load uses, when one is due
             if ahead and mine:  # `ValueCache.get_many`: a load that waits fetches its window entries too
                 mine, ahead = mine + ahead, []
             if ahead:
@@ -167,13 +170,8 @@ def lifetime(process: Process, delay: float, until: float) -> Generator[Any, Any
         yield from process.live(until)
 
 
-def forked(
-    parent: Process, workers: int, until: float, delay: float, redraw: bool = False
-) -> Generator[Any, Any, None]:
-    """A pre-forking server: the parent loads once, then each worker inherits its cache at fork.
-
-    With `redraw` (a what-if), each worker moves its inherited entries' end to a random point of their rest.
-    """
+def forked(parent: Process, workers: int, until: float, delay: float) -> Generator[Any, Any, None]:
+    """A pre-forking server: the parent loads once, then each worker inherits its cache at fork."""
     if not (yield from parent.start(delay)):
         return
     children = []
@@ -181,17 +179,16 @@ def forked(
         child = Process(
             parent.fleet, random.Random(parent.rng.random() + index), parent.targets, parent.decrypted
         )
-        child.throttle_cap, child.load_jitter = parent.throttle_cap, parent.load_jitter
+        child.throttle_cap = parent.throttle_cap
         child.entries = {k: list(v) for k, v in parent.entries.items()}
-        # `ValueCache.after_fork`: entries fetched together get one new life of their own in the child.
-        lives: dict[tuple[float, float], float] = {}
-        for entry in child.entries.values():
-            life = lives.setdefault((entry[3], entry[0]), 1.0 - cache.JITTER * child.rng.random())
-            entry[0] = entry[3] + parent.ttl * life
-        if redraw:
-            share, now = child.rng.random(), parent.fleet.now
-            for entry in child.entries.values():
-                entry[0] = now + (entry[0] - now) * share
+        # `ValueCache.after_fork`: the library's rule moves the end of the child's inherited entries.
+        inherited = {
+            k: _entry.Entry(k, e[3], (e[0] - e[3]) / parent.ttl, e[0], failures=int(e[2]), ttl=parent.ttl)
+            for k, e in child.entries.items()
+        }
+        _entry.after_fork(inherited.values(), parent.fleet.now, child.rng.random())
+        for k, entry in inherited.items():
+            child.entries[k][0] = entry.fresh_until(parent.ttl)
         children.append(child.live(until))
     yield All(children)
 

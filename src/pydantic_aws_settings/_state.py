@@ -9,7 +9,8 @@ Lifecycle hooks, installed once when the state is first built:
 - `os.register_at_fork(after_in_child=...)`: a forked child (gunicorn `--preload`, uWSGI, Celery
   prefork, `multiprocessing` with fork) drops every session, client, connection pool, lock and fetch or
   AssumeRole in flight it inherited, without waiting for the parent's threads (none came along), keeps
-  its cached values, and draws each entry's jitter again so that sibling workers do not refresh in step.
+  its cached values, and moves each one's end to a random point before its TTL's end (sibling workers
+  do not refresh in step).
 - `snapshot_restore_py.register_after_restore(...)`, where that module imports (Lambda SnapStart): the
   restored process drops its sessions, clients and connections (none survives a restore), and marks
   every cached entry for refresh, keeping its value for stale-if-error.
@@ -106,7 +107,7 @@ def _install_hooks() -> None:
 def _after_fork_in_child() -> None:
     """In a forked child: nothing of the parent's connections, locks, threads or fetches in flight.
 
-    Cached values and their remembered absences stay; each entry gets a jitter of its own.
+    Cached values and their remembered absences stay; each entry gets an end of its own (`cache.after_fork`).
     """
     global _LOCK
     _LOCK = threading.Lock()

@@ -10,8 +10,9 @@ fetched            fresh until (TTL x jitter)                       stale until 
 
 - An entry is keyed by what was fetched and as whom (`resolver.Target`). Its value is what AWS answered:
   a value, or a *remembered absence* (AWS said it does not exist), which is kept and served like a value.
-- **Fresh**: an entry younger than its load's TTL times a jitter factor in (1 - JITTER, 1] is served
-  without a request. Jitter spreads a fleet's refreshes; it only ever shortens an entry's life.
+- **Fresh**: an entry younger than its load's TTL times its life factor is served without a request. The
+  life is jittered so that a fleet's refreshes spread (`_entry`): a process's first value of a key lives
+  (1 - FIRST_JITTER, 1] of the TTL, each refresh (1 - JITTER, 1]. Jitter only ever shortens a life.
 - **Refresh ahead**: a load that uses an entry in the last `refresh_ahead` seconds of its freshness gets
   the value at once and starts one background refresh (one per entry, however many loads).
 - **Expired**: a load that finds an entry past its freshness, with no refresh in flight and no failure
@@ -31,7 +32,10 @@ fetched            fresh until (TTL x jitter)                       stale until 
   the wall clock jumps ahead of it, so an entry never outlives its TTL in wall-clock time even when the
   monotonic clock stood still (a host suspend, a Lambda SnapStart restore).
 - **Fork and restore**: `after_fork` (in a forked child) and `after_restore` (in a restored snapshot) keep
-  the values but give each entry a jitter of its own; see `_state` for the hooks that call them.
+  the values; a forked child moves each fresh entry's end to a random point before its TTL's end, and a
+  restored one refetches everything and draws first lives again; see `_state` for the hooks.
+- **Refreshed together**: when a load has an entry to refresh (expired or in its refresh-ahead window),
+  every fresh entry it uses is refreshed in the same fetch, so that what a load uses stays one batch.
 
 Storage is a `cachetools.LRUCache` bounded in size; an entry past the end of its stale window counts as
 absent and is dropped when next seen. The clock, the random draws, the sleep and the way a background
@@ -44,8 +48,6 @@ misses must share one fetch; `TTLCache` offers none of the three, so only its LR
 
 from __future__ import annotations
 
-import logging
-import math
 import random
 import threading
 import time
@@ -54,6 +56,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cachetools import LRUCache
 
+from pydantic_aws_settings import _entry
 from pydantic_aws_settings._backoff import MAX_BACKOFF, backoff, retry_throttled
 from pydantic_aws_settings._clock import FreezeProofClock
 from pydantic_aws_settings.fetch import FetchFailure, Outcome
@@ -61,29 +64,12 @@ from pydantic_aws_settings.fetch import FetchFailure, Outcome
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Hashable, Mapping
 
-__all__ = ["JITTER", "MAX_BACKOFF", "ValueCache", "backoff"]
-
-logger = logging.getLogger("pydantic_aws_settings")
+__all__ = ["FIRST_JITTER", "JITTER", "MAX_BACKOFF", "ValueCache", "backoff"]
 
 K = TypeVar("K", bound="Hashable")
 
-#: The largest share of its TTL an entry's life may be shortened by.
-JITTER = 0.1
-
-
-@dataclass(slots=True)
-class _Entry:
-    value: Outcome  # a Fetched, or a remembered absence (a FetchFailure that is not_found)
-    fetched_at: float
-    life_factor: float  # in (1 - JITTER, 1]
-    stale_until: float  # the end of its jittered life plus max_stale: the one definition of the stale window
-    retry_at: float = -math.inf  # no request for it before this (backoff after a failed refresh)
-    failures: int = 0  # failed refreshes in a row: > 0 while it is being served stale
-    ttl: float = 0.0  # the TTL it was stored with: moves stale_until when the life factor is drawn again
-
-    def fresh_until(self, ttl: float) -> float:
-        """When the entry stops being fresh for a load with this TTL."""
-        return self.fetched_at + ttl * self.life_factor
+JITTER, FIRST_JITTER = _entry.JITTER, _entry.FIRST_JITTER
+_Entry = _entry.Entry
 
 
 @dataclass(slots=True)
@@ -150,6 +136,8 @@ class ValueCache(Generic[K]):
         outcomes: dict[K, Outcome] = {}
         mine: list[K] = []
         ahead: list[K] = []
+        fresh: list[K] = []  # refreshed with the others when one of them is due
+        due = expired = False  # an entry is due (in its refresh-ahead window, or expired: then it waits)
         waiting: dict[K, _Flight] = {}
         with self._lock:
             now = self._timer()
@@ -170,15 +158,23 @@ class ValueCache(Generic[K]):
                 fresh_until = entry.fetched_at + ttl * entry.life_factor
                 if now < fresh_until - refresh_ahead or key in flights or now < entry.retry_at:
                     outcomes[key] = entry.value  # fresh, being refreshed, or backing off: at once
+                    if key not in flights and not entry.failures:
+                        fresh.append(key)
                 elif now < fresh_until or entry.failures:
                     outcomes[key] = (
                         entry.value
                     )  # refresh ahead, or retry after the backoff: in the background
                     flights[key] = _Flight()
                     ahead.append(key)
+                    due = due or not entry.failures  # its refresh, not a retry after a failure
                 else:  # expired, nothing known to be wrong: this load refreshes it and waits
                     flights[key] = _Flight()
                     mine.append(key)
+                    due = expired = True
+            if fresh and due:  # one refresh for all the load uses, so that it stays one batch
+                for key in fresh:
+                    flights[key] = _Flight()
+                (mine if expired else ahead).extend(fresh)
         if ahead and mine:  # this load waits anyway: one request for both, not a second in the background
             mine += ahead
         elif ahead:
@@ -217,11 +213,15 @@ class ValueCache(Generic[K]):
             with self._lock:
                 now = self._timer()
                 # One draw for the whole fetch: what was fetched together stays due together (its life
-                # and its backoff), so it is refreshed or retried in one request, not one per entry.
+                # and its backoff), so it is refreshed or retried in one request, not one per entry. Its
+                # life is a first (wide) one only when none of its keys had a life in this process yet.
                 draw = self._rng()
+                first = all((entry := self._live(key, now)) is None or entry.first for key in keys)
                 for key in keys:
                     outcome = fetched.get(key, FetchFailure("InternalError", "no outcome for this reference"))
-                    outcome = self._settle(key, outcome, now, ttl, max_stale, draw)
+                    outcome = _entry.settle(
+                        self._entries, key, outcome, now, ttl, max_stale, draw, first=first
+                    )
                     outcomes[key] = outcome
                     flight = self._flights.pop(key, None)
                     if flight is not None:
@@ -241,71 +241,35 @@ class ValueCache(Generic[K]):
         with self._lock:
             return key in self._entries
 
-    def _settle(
-        self, key: K, outcome: Outcome, now: float, ttl: float, max_stale: float, draw: float
-    ) -> Outcome:
-        """Store a value or an absence, or turn a failure into the last value when it may be served stale.
-
-        `draw` (in [0, 1)) sets the entry's jitter: its life when stored, its backoff when a refresh failed.
-        """
-        entry = self._live(key, now)
-        if not isinstance(outcome, FetchFailure) or outcome.not_found:
-            if ttl > 0:
-                life = 1.0 - JITTER * draw
-                self._entries[key] = _Entry(outcome, now, life, now + ttl * life + max_stale, ttl=ttl)
-            else:
-                self._entries.pop(key, None)
-            if entry is not None and entry.failures:
-                logger.info("%s is fresh again after %d failed refreshes", key, entry.failures)
-            return outcome
-        if entry is None:
-            return outcome
-        entry.failures += 1
-        entry.retry_at = now + backoff(entry.failures, draw, min(MAX_BACKOFF, ttl) or MAX_BACKOFF)
-        if entry.failures == 1:
-            logger.warning(
-                "serving a stale value of %s: refreshing it failed with %s (fetched %.0f s ago); "
-                "retrying in the background until it succeeds",
-                key,
-                outcome.code,
-                now - entry.fetched_at,
-            )
-        return entry.value
-
     def _live(self, key: K, now: float) -> _Entry | None:
         """The entry of a key unless its stale window is over (then dropped); call with the lock held."""
-        entry = self._entries.get(key)
-        if entry is not None and now >= entry.stale_until:
-            del self._entries[key]
-            return None
-        return entry
+        return _entry.live(self._entries, key, now)
 
     def after_fork(self) -> None:
-        """In a forked child: a lock of its own, no fetch in flight, and a life factor of its own per entry.
+        """In a forked child: a lock of its own, no fetch in flight, and lives of its own.
 
         Only the thread that forked came along: the parent's fetches in flight and its background
         refreshes are not running here, so nothing of theirs is waited for (the next load fetches it
-        again). Values are kept; each entry's life is drawn again in (1 - JITTER, 1] of its TTL, so that
-        the workers of one parent do not all refresh at the same moment, and never live past the TTL.
+        again). Values are kept; each fresh entry's end moves to one random point, drawn once for this
+        child, between now and the end of its TTL (`_entry.after_fork`), so that the workers of one
+        parent refresh at times spread over a TTL, and no entry lives past its TTL.
         """
         self._lock = threading.Lock()
         self._flights = {}
-        lives: dict[tuple[float, float], float] = {}  # entries fetched together keep one life
-        for entry in list(self._entries.values()):
-            life = lives.setdefault((entry.fetched_at, entry.life_factor), 1.0 - JITTER * self._rng())
-            entry.stale_until += entry.ttl * (life - entry.life_factor)
-            entry.life_factor = life
+        _entry.after_fork(list(self._entries.values()), self._timer(), self._rng())
 
     def after_restore(self) -> None:
         """In a process restored from a snapshot: every entry is due, its value kept for stale-if-error.
 
         The next load of each entry fetches it again and waits (as for an expired entry); if that
-        fails, the kept value is served stale. A restored snapshot keeps its threads (unlike a fork), so
-        the lock and the fetches in flight stay theirs.
+        fails, the kept value is served stale. What it stores gets a first (wide) life, as in a new
+        process, so that environments restored together do not stay in step. A restored snapshot keeps
+        its threads (unlike a fork), so the lock and the fetches in flight stay theirs.
         """
         with self._lock:
             for entry in list(self._entries.values()):
                 entry.life_factor = 0.0
+                entry.first = True
 
     def in_background(self, work: Callable[[], None]) -> None:
         """Run work off the caller's thread, as the cache runs its refreshes (inline in some tests)."""

@@ -427,7 +427,13 @@ class TestLiveSettings:
 def test_live_settings_look_again_at_once_when_a_value_expired_during_the_reload(
     sm: Any, ssm: Any, monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> None:
-    """A reload during which another value expired is followed by one more at once, not after retry_after."""
+    """A value that would expire during a reload is refreshed in it: the new b arrives with a, at once.
+
+    (Before the cache refreshed a load's entries together, the reload at a's end left b, fresh until 70 s,
+    out; b expired during it and a second reload followed at once. Now the first reload fetches both:
+    test_live_settings_look_again_at_once_when_a_value_is_past_its_freshness_after_the_reload covers the
+    look-again.)
+    """
     from pydantic_aws_settings import invalidate
     from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
 
@@ -458,6 +464,54 @@ def test_live_settings_look_again_at_once_when_a_value_expired_during_the_reload
 
     monkeypatch.setattr(sm_fetch, "fetch_batch", batch_that_takes_fifteen_seconds)
     clock.now = 60.0
-    assert live.get().b == "b-1"  # type: ignore[attr-defined]
+    assert live.get().b == "b-2"  # type: ignore[attr-defined]  # refreshed with a, in one reload
     assert clock.now == 75.0
-    assert live.get().b == "b-2"  # type: ignore[attr-defined]  # at once, not retry_after later
+    assert live.reloads == 3
+    assert live.get().b == "b-2"  # type: ignore[attr-defined]
+    assert live.reloads == 3  # b is fresh until 135 s: nothing to look at again
+
+
+def test_live_settings_look_again_at_once_when_a_value_is_past_its_freshness_after_the_reload(
+    sm: Any, ssm: Any, aws_proxy: Any, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    """A reload ending with a value past its freshness is followed by another at once, not retry_after later.
+
+    The reload due at a's end (60 s) refreshes b with it; b's refresh is refused once, so b (fresh until
+    70 s, served stale) is past its freshness when the reload ends at 75 s: the next get() reloads at once.
+    """
+    from pydantic_aws_settings import invalidate
+    from pydantic_aws_settings.fetch import secretsmanager as sm_fetch
+
+    cache: ValueCache[Any] = ValueCache(timer=clock, rng=lambda: 0.0, background=lambda work: work())
+    monkeypatch.setattr(_state.state(), "cache", cache)
+    sm.create_secret(Name="app/a", SecretString="a-1")
+    ssm.put_parameter(Name="/app/b", Value="b-1", Type="String")
+    monkeypatch.setenv("APP_A", "secretsmanager:app/a")
+    monkeypatch.setenv("APP_B", "ssm:/app/b")
+    monkeypatch.setenv("PYDANTIC_AWS_CACHE_TTL", "60")
+    monkeypatch.setenv("PYDANTIC_AWS_REFRESH_AHEAD", "0")
+    cls = type(
+        "Two",
+        (AWSBaseSettings,),
+        {"__annotations__": {"a": str, "b": str}, "model_config": SettingsConfigDict(env_prefix="APP_")},
+    )
+    live = LiveSettings(cls, retry_after=5)
+    live.get()
+    clock.now = 10.0
+    invalidate("ssm:/app/b")
+    live.refresh()  # b is now fresh until 70, a until 60
+    ssm.put_parameter(Name="/app/b", Value="b-2", Type="String", Overwrite=True)
+    slow = sm_fetch.fetch_batch
+
+    def batch_that_takes_fifteen_seconds(*args: Any) -> Any:
+        clock.now += 15.0  # b expires while a is being fetched
+        return slow(*args)
+
+    monkeypatch.setattr(sm_fetch, "fetch_batch", batch_that_takes_fifteen_seconds)
+    aws_proxy.inject("GetParameters", "AccessDeniedException", times=1)
+    clock.now = 60.0
+    assert live.get().b == "b-1"  # type: ignore[attr-defined]  # served stale
+    assert clock.now == 75.0
+    assert live.reloads == 3
+    live.get()
+    assert live.reloads == 4  # at once, not retry_after later

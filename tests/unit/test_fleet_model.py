@@ -69,18 +69,59 @@ def test_each_live_reload_refreshes_the_plan_once_about_a_ttl_apart() -> None:
     assert set(reloads.values()) == {4}  # 3 GetParameters + 1 batch
     ttl = Options().cache_ttl
     gaps = sorted(reloads)
+    assert ttl * (1 - cache.FIRST_JITTER) - 1 <= gaps[0] <= ttl + 1  # the first life is wide
     assert all(ttl * (1 - cache.JITTER) - 1 <= b - a <= ttl for a, b in itertools.pairwise(gaps))
 
 
-def test_one_draw_per_load_keeps_every_refresh_to_the_plan() -> None:
-    """The what-if (one life draw per load) refreshes with exactly the plan's 4 requests."""
+def test_a_fleet_started_at_once_refreshes_first_over_most_of_a_ttl() -> None:
+    """The library's first life is wide: 200 instances started together first refresh over (30, 300] s."""
     fleet = model.Fleet(quotas=UNLIMITED)
     targets, decrypted = model.configuration()
-    process = proc.Process(fleet, random.Random(3), targets, decrypted)
-    process.load_jitter = 0.5
-    fleet.spawn(proc.lifetime(process, 0.0, 3000.0))
-    fleet.run(3000.0)
-    assert set(Counter(round(t, 1) for t, _, _ in fleet.log).values()) == {4}
+    for i in range(200):
+        fleet.spawn(proc.lifetime(proc.Process(fleet, random.Random(i), targets, decrypted), 0.0, 300.0))
+    fleet.run(300.0)  # before any second refresh: 30 + 270 s at the earliest
+    ttl = Options().cache_ttl
+    firsts = Counter(t for t, _, _ in fleet.log if t > 1.0)
+    assert sum(firsts.values()) == 200 * 4  # each instance's first refresh: the plan, once
+    assert ttl * (1 - cache.FIRST_JITTER) <= min(firsts)
+    assert max(firsts) <= ttl + 1
+    assert max(firsts) - min(firsts) > 0.8 * ttl * cache.FIRST_JITTER  # spread, not within 10% of the TTL
+
+
+def test_forked_workers_spread_their_inherited_lives_with_the_librarys_rule() -> None:
+    """16 workers of one parent first refresh at 16 different times within the TTL, each with the plan."""
+    fleet = model.Fleet(quotas=UNLIMITED)
+    targets, decrypted = model.configuration()
+    parent = proc.Process(fleet, random.Random(5), targets, decrypted)
+    fleet.spawn(proc.forked(parent, 16, 400.0, 0.0))
+    fleet.run(400.0)
+    ttl = Options().cache_ttl
+    loaded = fleet.log[3][0]  # the parent's plan: its 4 requests at once
+    refreshes = Counter(t for t, _, _ in fleet.log[4:] if t <= loaded + ttl)
+    assert len(refreshes) >= 15  # the workers' first refreshes, apart (two may share a time: not 16 in one)
+    assert all(loaded < t <= loaded + ttl for t in refreshes)
+    assert max(refreshes) - min(refreshes) > ttl / 2
+    assert set(refreshes.values()) <= {4, 8}
+
+
+def test_the_floor_matches_a_simulated_random_fleet() -> None:
+    """The expected busiest/mean of a Poisson stream of batches agrees with random fleets within 10%."""
+    from fleet_floor import busiest_over_mean
+
+    ttl, instances, batch = 300.0, 1000, 3
+    rng = random.Random(7)
+    ratios = []
+    for _ in range(10):
+        bins = [0] * 3600
+        for _ in range(instances):
+            t = rng.uniform(0.0, ttl)
+            while t < 3600:
+                bins[int(t)] += batch
+                t += ttl * (1 - cache.JITTER * rng.random())
+        ratios.append(max(bins) / (sum(bins) / len(bins)))
+    mean = instances * batch / (ttl * (1 - cache.JITTER / 2))
+    assert sum(ratios) / len(ratios) == pytest.approx(busiest_over_mean(mean, 3600, batch), rel=0.1)
+    assert busiest_over_mean(mean, 3600, 1) < busiest_over_mean(mean, 3600, batch)
 
 
 def test_a_load_that_stays_throttled_gives_up_after_the_throttle_timeout() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from pydantic_aws_settings import _state
 from pydantic_aws_settings._clock import WALL_JUMP, FreezeProofClock
-from pydantic_aws_settings.cache import JITTER, ValueCache
+from pydantic_aws_settings.cache import ValueCache
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
 from pydantic_aws_settings.fetch.secretsmanager import DenialMemory
 from support.clocks import FakeClock
@@ -117,7 +117,11 @@ class TestCacheAfterFork:
         parent.join(10)
 
     def test_values_are_kept_with_a_life_of_their_own_never_past_the_ttl(self) -> None:
-        """Each entry gets a new life factor in (1 - JITTER, 1]; its stale window moves with it."""
+        """Each entry gets a new life factor, ending after now and never past its TTL; its stale window moves.
+
+        (It was drawn again in (1 - JITTER, 1] of the TTL, which kept a pre-forked fleet's workers within
+        30 s of each other: test_a_fork_spreads_each_workers_entries pins the new rule.)
+        """
         clock = FakeClock()
         draws = itertools.cycle([0.0, 0.5, 0.999, 0.25])
         cache: ValueCache[str] = ValueCache(timer=clock, rng=lambda: next(draws))
@@ -125,11 +129,12 @@ class TestCacheAfterFork:
         for key in ("a", "b", "c"):
             cache.get_many([key], counting(value(key), calls), ttl=100, max_stale=50)
         before = {k: (e.life_factor, e.stale_until) for k, e in cache._entries.items()}
+        clock.advance(1.0)
         cache.after_fork()
         after = {k: (e.life_factor, e.stale_until) for k, e in cache._entries.items()}
         assert after != before
         for key, (life, stale_until) in after.items():
-            assert 1 - JITTER < life <= 1
+            assert 1.0 / 100 < life <= 1
             assert stale_until - before[key][1] == pytest.approx(100 * (life - before[key][0]))
             assert cache.fresh_until(key, 100) is not None
             assert cache.fresh_until(key, 100) <= clock.now + 100  # type: ignore[operator]
