@@ -10,7 +10,9 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
+
+    from pydantic_aws_settings.fetch._agent_http import Connections
 
 __all__ = ["RETRY_AFTER", "AgentMemory"]
 
@@ -31,6 +33,7 @@ class AgentMemory:
         self.lock = threading.Lock()
         self._unreachable: dict[str, float] = {}
         self._no_parameter_route: set[str] = set()
+        self._connections: dict[Hashable, Connections] = {}
 
     def resting(self, url: str) -> bool:
         """Whether the agent failed less than `RETRY_AFTER` seconds ago (loads leave it alone)."""
@@ -60,9 +63,24 @@ class AgentMemory:
         with self.lock:
             return self._unreachable.pop(url, None) is not None
 
+    def connections(self, key: Hashable, make: Callable[[], Connections], askers: int) -> Connections:
+        """The connections shared under `key` (made by `make` the first time), joined by `askers`."""
+        with self.lock:
+            shared = self._connections.get(key)
+            if shared is None:
+                shared = self._connections[key] = make()
+            shared.join(askers)
+        return shared
+
     def after_fork(self) -> None:
-        """In a forked child: a lock of its own (another thread may have held the parent's at the fork)."""
+        """In a forked child: a lock of its own (another thread may have held the parent's at the fork).
+
+        The parent's connections to the caches are closed in the child and forgotten.
+        """
         self.lock = threading.Lock()
+        inherited, self._connections = self._connections, {}
+        for shared in inherited.values():
+            shared.abandon()
 
     def __repr__(self) -> str:
         routes = sorted(self._no_parameter_route)

@@ -4,7 +4,8 @@ With `PYDANTIC_AWS_AGENT_URL` set, the resolver plans a service's targets here i
 service's own fetcher. Secrets go to `GET {url}/secretsmanager/get`, single parameters to
 `GET {url}/systemsmanager/parameters/get` (the Lambda extension serves that route; the Secrets Manager
 Agent answers 404, remembered per URL, and those parameters then go to AWS in batches), one request per
-distinct target, run concurrently by the resolver, with the token header and the load's timeouts.
+distinct target, run concurrently by the resolver, with the token header and the load's timeouts, on
+kept-alive connections that the requests share and the last of them closes (`_agent_http`).
 `ssm:/PATH/` always goes to AWS, and so does an ARN whose region is not the configured one (the cache
 asks AWS in its own region). Only the standard library's `http.client`: a load the agent serves
 wholly imports no botocore and needs no AWS credentials.
@@ -26,6 +27,7 @@ outcome per target, whichever way it was fetched.
 
 from __future__ import annotations
 
+import collections
 import functools
 import http.client
 import logging
@@ -36,9 +38,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pydantic_aws_settings._state import state
 from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, incomplete
 from pydantic_aws_settings.fetch._agent_answers import aws_error, value_of
+from pydantic_aws_settings.fetch._agent_http import TOKEN_HEADER, Connections
 from pydantic_aws_settings.fetch._agent_memory import RETRY_AFTER
 
 if TYPE_CHECKING:
+    from collections import deque
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from pydantic_aws_settings.fetch import Fetcher, Request
@@ -48,7 +52,6 @@ __all__ = ["RETRY_AFTER", "TOKEN_FILE", "TOKEN_HEADER", "Agent", "agent_for", "p
 
 _log = logging.getLogger("pydantic_aws_settings")
 
-TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name, not a token
 #: Where the Secrets Manager Agent's EC2 install script writes its token.
 TOKEN_FILE = "/var/run/awssmatoken"  # noqa: S105 - a path, not a token
 _URL = "PYDANTIC_AWS_AGENT_URL"
@@ -137,9 +140,18 @@ def plan(
         or (t.region is not None and options.region is not None and t.region != options.region)
     ]
     fallback = functools.partial(_from_aws, fetcher, client)
-    for target in unique:
-        if target not in direct:
-            yield functools.partial(_one, agent, target, fallback)
+    asked = collections.deque(t for t in unique if t not in direct)
+    if asked:
+        # As many askers as the load may run at once, each taking the next target until none is left,
+        # on the kept-alive connections that every asker of this agent shares (closed when none asks).
+        askers = min(options.max_workers, len(asked))
+        connections = memory.connections(
+            agent,
+            lambda: Connections(agent.url, agent.token or "", agent.connect_timeout, agent.read_timeout),
+            askers,
+        )
+        for _ in range(askers):
+            yield functools.partial(_asker, agent, connections, asked, fallback)
     if direct:
         yield from _aws_requests(fetcher, client, direct)
 
@@ -179,22 +191,6 @@ def _query(target: Any) -> str:
     return query + "&withDecryption=true"
 
 
-def _get(agent: Agent, path: str) -> tuple[int, bytes]:
-    """One GET to the agent; raises OSError or `http.client.HTTPException` when it cannot answer."""
-    parts = urllib.parse.urlsplit(agent.url)
-    kind = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
-    connection = kind(parts.netloc, timeout=agent.connect_timeout)
-    try:
-        connection.connect()
-        if connection.sock is not None:
-            connection.sock.settimeout(agent.read_timeout)
-        connection.request("GET", parts.path + path, headers={TOKEN_HEADER: agent.token or ""})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def _answered(agent: Agent) -> None:
     if not state().agents.answered(agent.url):
         return
@@ -212,16 +208,37 @@ def _unreachable_now(agent: Agent, why: str) -> None:
     )
 
 
-def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[Any, Outcome]:
-    """Ask the agent for one target; whatever it cannot serve goes to AWS (`fallback`)."""
+def _asker(
+    agent: Agent, connections: Connections, targets: deque[Any], fallback: Callable[[Any], Outcome]
+) -> dict[Any, Outcome]:
+    """Ask the agent for the next target of `targets` (shared with the other askers) until none is left.
+
+    Whatever the agent cannot serve goes to AWS (`fallback`).
+    """
+    outcomes: dict[Any, Outcome] = {}
+    try:
+        while True:
+            try:
+                target = targets.popleft()  # atomic: each target is taken by one asker
+            except IndexError:
+                return outcomes
+            outcomes.update(_ask(agent, connections, target, fallback))
+    finally:
+        connections.done()
+
+
+def _ask(
+    agent: Agent, connections: Connections, target: Any, fallback: Callable[[Any], Outcome]
+) -> dict[Any, Outcome]:
     if agent.token is None:
         return {target: _no_token(agent)}
     try:
-        status, body = _get(agent, _query(target))
+        status, body = connections.get(_query(target))
     except (OSError, http.client.HTTPException) as exc:
         _unreachable_now(agent, type(exc).__name__)
         return {target: fallback(target)}
-    _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
+    if _log.isEnabledFor(logging.DEBUG):  # the reference's text costs more than the request's parsing
+        _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
     if status == 429 or status >= 500:
         _unreachable_now(agent, f"HTTP {status}")
         return {target: fallback(target)}
