@@ -17,7 +17,8 @@ import pytest
 from pydantic import SecretStr
 from test_resolution import settings_class
 
-from support.agents import FakeLambdaExtension
+from pydantic_aws_settings import clear_cache
+from support.agents import FakeLambdaExtension, FakeNodeCache, FakeSecretsManagerAgent
 from support.logs import collecting
 
 if TYPE_CHECKING:
@@ -83,6 +84,10 @@ def test_forty_references_as_many_in_flight_as_workers_on_as_many_connections(
     """
     monkeypatch.setenv("PYDANTIC_AWS_MAX_WORKERS", str(workers))
     cls = _forty(monkeypatch, sm, ssm)
+    cls()  # the process's first load probes the parameter route with one request first
+    clear_cache()  # the process now knows the route: the next load asks for every parameter at once
+    extension.counts.clear()
+    extension.max_in_flight = extension.connections = 0
     extension.hold = threading.Event()
     result: list[Any] = []
     thread = threading.Thread(target=lambda: result.append(cls()))
@@ -119,3 +124,32 @@ def test_a_connection_the_cache_closed_is_replaced_without_falling_back(
     assert aws_proxy.counts == {}
     ours = [r for r in records.records if r.name == "pydantic_aws_settings" and r.levelno >= logging.WARNING]
     assert ours == []
+
+
+@pytest.fixture
+def sm_agent(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSecretsManagerAgent]:
+    """The Secrets Manager Agent over moto, with the process aimed at it."""
+    with FakeSecretsManagerAgent(moto_server.url, TOKEN) as fake:
+        monkeypatch.setenv("PYDANTIC_AWS_AGENT_URL", fake.url)
+        monkeypatch.setenv("PYDANTIC_AWS_AGENT_TOKEN", TOKEN)
+        yield fake
+
+
+@pytest.mark.parametrize("which", ["extension", "sm_agent"])
+def test_a_new_process_probes_the_parameter_route_once(
+    monkeypatch: pytest.MonkeyPatch, sm: Any, ssm: Any, aws_proxy: Any, which: str, request: Any
+) -> None:
+    """The first load asks for one parameter alone, then for the others (extension) or AWS in batches.
+
+    Without the probe, the Secrets Manager Agent received all 30 parameters, answered 30 404s, and each
+    parameter went to AWS alone: 30 GetParameters where 3 do.
+    """
+    cache: FakeNodeCache = request.getfixturevalue(which)
+    cls = _forty(monkeypatch, sm, ssm)
+    assert cls().p29 == "v29"
+    if which == "extension":
+        assert cache.counts == {"/systemsmanager/parameters/get": PARAMETERS, "/secretsmanager/get": SECRETS}
+        assert aws_proxy.counts == {}
+    else:
+        assert cache.counts == {"/systemsmanager/parameters/get": 1, "/secretsmanager/get": SECRETS}
+        assert aws_proxy.counts == {"GetParameters": 3}

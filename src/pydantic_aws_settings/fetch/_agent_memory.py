@@ -22,7 +22,7 @@ RETRY_AFTER = 10.0
 
 
 class AgentMemory:
-    """Agents found unreachable (and since when), and agents without the parameter route.
+    """Agents found unreachable (and since when), whether each serves the parameter route, connections.
 
     Args:
         clock: monotonic seconds; tests pass a fake one.
@@ -32,7 +32,7 @@ class AgentMemory:
         self.clock = clock
         self.lock = threading.Lock()
         self._unreachable: dict[str, float] = {}
-        self._no_parameter_route: set[str] = set()
+        self._parameter_route: dict[str, bool] = {}
         self._connections: dict[Hashable, Connections] = {}
 
     def resting(self, url: str) -> bool:
@@ -44,12 +44,22 @@ class AgentMemory:
     def has_no_parameter_route(self, url: str) -> bool:
         """Whether the agent answered 404 on the parameter route (the Secrets Manager Agent)."""
         with self.lock:
-            return url in self._no_parameter_route
+            return self._parameter_route.get(url) is False
+
+    def knows_parameter_route(self, url: str) -> bool:
+        """Whether the agent has answered on the parameter route yet (with 404 or anything else)."""
+        with self.lock:
+            return url in self._parameter_route
 
     def no_parameter_route(self, url: str) -> None:
         """Note that the agent has no parameter route."""
         with self.lock:
-            self._no_parameter_route.add(url)
+            self._parameter_route[url] = False
+
+    def parameter_route_found(self, url: str) -> None:
+        """Note that the agent serves the parameter route (it answered there with anything but a 404)."""
+        with self.lock:
+            self._parameter_route.setdefault(url, True)
 
     def failed(self, url: str) -> bool:
         """Note that the agent did not answer now; return whether it was already known to fail."""
@@ -83,5 +93,5 @@ class AgentMemory:
             shared.abandon()
 
     def __repr__(self) -> str:
-        routes = sorted(self._no_parameter_route)
+        routes = sorted(url for url, served in self._parameter_route.items() if not served)
         return f"AgentMemory(unreachable={sorted(self._unreachable)}, no_parameter_route={routes})"
