@@ -6,7 +6,8 @@ and prints the wall-clock time at which the settings were loaded, for the parent
 time of launch from. LOADER is `bare` (the interpreter alone), `plain` (pydantic-settings from the
 environment), `floor` (plain, then a first boto3 client and one GetParameter: what any loader built on
 pydantic-settings and boto3 pays at least), `ours` or `powertools` (get_parameters_by_name +
-get_secrets_by_name).
+get_secrets_by_name), or `agent` / `agent_sm`: ours, with the environment pointing it at a node-local
+cache (PYDANTIC_AWS_AGENT_URL). After the time it prints which of boto3 and botocore were imported.
 """
 
 from __future__ import annotations
@@ -76,13 +77,15 @@ def main() -> None:
         print(time.time())
         return
     loaders = {"ours": _ours, "plain": _plain, "floor": _floor, "powertools": _powertools}
+    loaders.update(agent=_ours, agent_sm=_ours)  # the environment names the cache
     settings = loaders[which]()
     loaded = time.time()
+    imported = [m for m in ("boto3", "botocore") if m in sys.modules]
     from scenario import EXPECTED, revealed
 
     if revealed(settings.model_dump()) != EXPECTED:  # type: ignore[attr-defined]
         raise SystemExit(f"{which}: the values loaded are not the configuration's")
-    print(loaded)
+    print(loaded, *imported)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ PROCESS_LABELS = {
     "floor": "floor: plain pydantic-settings, then import boto3, first client, 1 GetParameter",
     "ours": "**pydantic-aws-settings**, cold",
     "powertools": "Powertools get_parameters_by_name + get_secrets_by_name, cold",
+    "agent": "**pydantic-aws-settings** through the Lambda extension (fake, its cache warm)",
+    "agent_sm": "**pydantic-aws-settings** through the Secrets Manager Agent (fake, its cache warm)",
 }
 CHART_LABELS = {
     "floor": "floor: first client\n+ 1 round trip",
@@ -327,6 +329,10 @@ def targets(results: Results) -> list[str]:
             not leaked,
         )
     )
+    if results.agents is not None:
+        import agent_bench
+
+        rows.extend(agent_bench.target_rows(results.agents, results.processes, results.agent_imported))
     lines = ["| target | measured | goal | |", "|---|---|---|---|"]
     lines.extend(
         f"| {what} | {measured} | {goal} | {verdict(ok) if goal else ''} |"
@@ -420,6 +426,13 @@ def render(results: Results) -> str:
     for latency, processes in results.processes.items():
         lines.extend([*process_table(latency, processes), ""])
     lines.extend([*import_table(results), ""])
+    if results.agents is not None:
+        import agent_bench
+
+        section = agent_bench.section(
+            results.agents, results.processes, results.agent_imported, with_targets=False
+        )
+        lines.extend([*section, ""])
     return "\n".join(lines).rstrip() + "\n"
 
 

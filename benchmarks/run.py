@@ -7,7 +7,10 @@ latency, the requests each loader sends and its wall time (median, min and max o
 pydantic-aws-settings cold, with its clients reused and warm; Powertools for AWS Lambda's `parameters`;
 pydantic-settings' own AWS sources; plain pydantic-settings reading the same values from the environment;
 and the floor of any cold load (a first boto3 client and one round trip). Then whole processes
-(interpreter start to settings loaded) and import costs.
+(interpreter start to settings loaded) and import costs. Last, loads through AWS's node-local caches
+(agent_bench.py): the fakes of the tests in a process of their own (remote_agent.py), our cold load
+through each against 40 concurrent localhost round trips to the same fake (agent_floor.py), and whole
+processes through them beside Powertools'.
 
 The Markdown report goes to stdout and into docs/explanation/performance.md (between the bench markers),
 the chart to docs/explanation/performance.png; progress goes to stderr.
@@ -32,11 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 import scenario
 from pydantic_aws_settings._loopback import MotoServer
+from remote_agent import RemoteAgents
 from remote_proxy import RemoteProxy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from agent_bench import AgentLoads
     from loaders import Loader
 
 HERE = Path(__file__).resolve().parent
@@ -277,20 +282,36 @@ def child_environ(endpoint: str, directory: str) -> dict[str, str]:
 
 
 def whole_processes(
-    proxy: RemoteProxy, latency: float, children: Sequence[str], runs: int, environ: dict[str, str]
+    proxy: RemoteProxy,
+    latency: float,
+    children: Sequence[str],
+    runs: int,
+    environ: dict[str, str],
+    extra: dict[str, dict[str, str]] | None = None,
+    imported: dict[str, set[str]] | None = None,
 ) -> dict[str, Series]:
-    """Time `child.py NAME` from launch to loaded, the children interleaved run by run."""
+    """Time `child.py NAME` from launch to loaded, the children interleaved run by run.
+
+    `extra` adds variables to some children's environment (the agent's URL and token); `imported`, when
+    given, collects which of boto3 and botocore each child had imported once loaded.
+    """
     results = {name: Series() for name in children}
     command = [sys.executable, str(HERE / "child.py")]
+    environs = {name: {**environ, **(extra or {}).get(name, {})} for name in children}
     for name in children:  # warm-up: compiled bytecode, the OS's file cache, moto's first requests
-        subprocess.run([*command, name], env=environ, check=True, capture_output=True)
+        subprocess.run([*command, name], env=environs[name], check=True, capture_output=True)
     for run in range(runs):
         progress(f"  whole process, {latency * 1000:.0f} ms: run {run + 1}/{runs}")
         for name in children:
             proxy.prepare(latency)
             start = time.time()
-            done = subprocess.run([*command, name], env=environ, check=True, capture_output=True, text=True)
-            record(proxy, results[name], float(done.stdout.strip()) - start)
+            done = subprocess.run(
+                [*command, name], env=environs[name], check=True, capture_output=True, text=True
+            )
+            loaded, *modules = done.stdout.split()
+            record(proxy, results[name], float(loaded) - start)
+            if imported is not None:
+                imported.setdefault(name, set()).update(modules)
     return results
 
 
@@ -382,6 +403,9 @@ class Results:
     processes: dict[float, dict[str, Series]]
     imports: dict[str, ImportCost]
     boto3_imported: list[str]
+    agents: AgentLoads | None = None
+    #: Which of boto3 and botocore the whole processes through the Lambda extension imported.
+    agent_imported: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -402,6 +426,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--process-latency", type=float, nargs="+", default=[20.0], help="ms per request, whole processes"
     )
+    parser.add_argument(
+        "--agent-runs", type=int, help="cold loads through each node-local cache (default 21, quick 7)"
+    )
+    parser.add_argument(
+        "--agent-latency", type=float, default=20.0, help="ms per AWS request, loads through the caches"
+    )
+    parser.add_argument("--agent-only", action="store_true", help="only the loads through the caches")
     parser.add_argument("--no-write", action="store_true", help="print only: leave the docs page and chart")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -411,6 +442,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "process_runs": (7, 3),
         "import_runs": (9, 3),
         "interleaved": (2000, 300),
+        "agent_runs": (21, 7),
     }
     for name, (full, short) in defaults.items():
         if getattr(args, name) is None:
@@ -426,8 +458,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="bench-aws-") as directory,
         MotoServer() as moto,
         RemoteProxy(moto.url) as proxy,
+        RemoteAgents(moto.url) as agents,
     ):
-        progress(f"moto at {moto.url}, proxy at {proxy.url}; seeding")
+        progress(f"moto at {moto.url}, proxy at {proxy.url}, node-local caches at {agents.urls}; seeding")
         scenario.seed(moto.url)
         environ = scenario.isolated_environ(proxy.url, directory)
         environ.update(scenario.references())
@@ -451,6 +484,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.collect()
         gc.freeze()
 
+        import agent_bench
+
+        if args.agent_only:
+            return agent_bench.agent_only(sys.modules[__name__], args, proxy, agents, directory)
         measured = []
         for latency_ms in args.latency:
             progress(f"in-process loads at {latency_ms:g} ms per request")
@@ -461,16 +498,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         proxy.prepare(0.0)
         interleaved = interleaved_warm(loaders.Ours, loaders.Plain, args.interleaved)
 
+        progress(f"through the node-local caches, AWS at {args.agent_latency:g} ms per request")
+        agent_loads = agent_bench.measure_agents(
+            sys.modules[__name__], proxy, agents, args.agent_latency / 1000, args.agent_runs
+        )
+
         children_env = child_environ(proxy.url, directory)
         processes = {}
+        agent_imported: dict[str, set[str]] = {}
         for latency_ms in args.process_latency:
             progress(f"whole processes at {latency_ms:g} ms per request")
             processes[latency_ms / 1000] = whole_processes(
                 proxy,
                 latency_ms / 1000,
-                ["bare", "plain", "floor", "ours", "powertools"],
+                ["bare", "plain", "floor", "ours", "powertools", "agent", "agent_sm"],
                 args.process_runs,
                 children_env,
+                agent_bench.agent_environ(agents),
+                agent_imported,
             )
         progress("import costs")
         modules = [
@@ -484,7 +529,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         imports = import_costs(modules, args.import_runs, children_env)
         leaked = boto3_after_import(children_env)
 
-    results = Results(args, measured, interleaved, processes, imports, leaked)
+    results = Results(args, measured, interleaved, processes, imports, leaked, agent_loads)
+    results.agent_imported = sorted(agent_imported.get("agent", set()))
     results.seconds = time.perf_counter() - began
 
     import report

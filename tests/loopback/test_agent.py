@@ -84,20 +84,24 @@ class TestSecretsManagerAgent:
         agent: FakeSecretsManagerAgent,
         aws_proxy: Any,
     ) -> None:
-        """One agent request per distinct secret; the 404 on the parameter route sends parameters to AWS."""
+        """One agent request per distinct secret; the 404 on the parameter route sends parameters to AWS.
+
+        The first load asks the parameter route once (a probe, before asking for the other parameters):
+        its 404 sends both parameters to AWS in one batch, where they went one by one before.
+        """
         _seed(sm, ssm)
         settings = _load(monkeypatch)
         assert settings.password.get_secret_value() == CANARY
         assert settings.blob == b"\x00\xffbytes"
         assert (settings.url, settings.key.get_secret_value()) == ("https://example.test", CANARY)
-        assert agent.counts == {"/secretsmanager/get": 2, "/systemsmanager/parameters/get": 2}
+        assert agent.counts == {"/secretsmanager/get": 2, "/systemsmanager/parameters/get": 1}
         assert agent.upstream == {"GetSecretValue": 2}
-        assert aws_proxy.counts == {"GetParameters": 2}  # one each on the load that met the 404
+        assert aws_proxy.counts == {"GetParameters": 1}  # both parameters in one batch after the probe's 404
         clear_cache()
         _load(monkeypatch)
         # The missing route is remembered: parameters now go to AWS in one batch, without asking the agent.
-        assert agent.counts["/systemsmanager/parameters/get"] == 2
-        assert aws_proxy.counts == {"GetParameters": 3}
+        assert agent.counts["/systemsmanager/parameters/get"] == 1
+        assert aws_proxy.counts == {"GetParameters": 2}
         assert agent.upstream == {"GetSecretValue": 2}  # the agent's own cache served the secrets
 
     def test_requests_are_concurrent(

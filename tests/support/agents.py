@@ -40,10 +40,25 @@ _REGION = "us-east-1"
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: The headers and the body are two writes: without TCP_NODELAY the body of a second answer on a
+    #: kept-alive connection waits for the client's delayed ACK (40 ms), which the real caches do not do.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log nothing."""
+
+    def setup(self) -> None:
+        """Count the connection: one handler per connection, for all the requests sent on it."""
+        super().setup()
+        self.server.service._connected(1)
+
+    def finish(self) -> None:
+        """Count the connection as closed."""
+        try:
+            super().finish()
+        finally:
+            self.server.service._connected(-1)
 
     def _handle(self) -> None:
         self.server.service._serve(self)
@@ -53,6 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ServiceHTTPServer):
     service: FakeNodeCache
+    #: The listen backlog: the real caches accept hundreds of connections at once (the agent's default
+    #: `max_conn` is 800), where socketserver's default of 5 drops a burst's SYNs and costs it 1 s each.
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet: a client that went away is not a failure of the fake."""
@@ -63,8 +81,11 @@ class FakeNodeCache(ThreadedHTTPService):
 
     Attributes read by tests: `counts` (route -> requests received, the ones refused included),
     `upstream` (AWS operation -> calls sent to moto), `in_flight`/`max_in_flight` (requests handled at
-    once), `fail_status` (when set, every request after the token check answers it: 500, 502, 504, 429),
-    `hold` (when set, requests wait on it before answering: a hang the test ends), `max_conn`.
+    once), `connections`/`open_connections` (connections accepted in all, and not yet closed),
+    `fail_status` (when set, every request after the token check answers it: 500, 502, 504, 429),
+    `hold` (when set, requests wait on it before answering: a hang the test ends), `max_conn`,
+    `close_after_answer` (when set, each connection is closed after its first answer without a
+    `Connection: close`, as a cache does to an idle kept-alive connection it times out).
 
     Args:
         backend: moto's URL.
@@ -87,6 +108,9 @@ class FakeNodeCache(ThreadedHTTPService):
         self.upstream: collections.Counter[str] = collections.Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.connections = 0
+        self.open_connections = 0
+        self.close_after_answer = False
         self.fail_status: int | None = None
         self.hold: threading.Event | None = None
         self._lock = threading.Lock()
@@ -147,9 +171,16 @@ class FakeNodeCache(ThreadedHTTPService):
                 self.hold.wait(30)
             status, body = self.answer(handler, parts)
             self._send(handler, status, body)
+            if self.close_after_answer:
+                handler.close_connection = True
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _connected(self, change: int) -> None:
+        with self._lock:
+            self.open_connections += change
+            self.connections += max(change, 0)
 
     def answer(self, handler: BaseHTTPRequestHandler, parts: urllib.parse.SplitResult) -> tuple[int, Any]:
         """The status and body (text, or a JSON-able object) of one request."""

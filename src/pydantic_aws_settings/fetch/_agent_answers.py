@@ -1,4 +1,4 @@
-"""The node-local cache's answers, read: relayed AWS errors, and values checked against their questions.
+"""The node-local cache's answers, read: relayed AWS errors, values checked against their questions, refusals.
 
 A 200 answer is used only when it is the secret (name, full or partial ARN), version and stage, or the
 parameter, version and label, that was asked for: the same checks as the AWS fetchers' (they are reused).
@@ -13,7 +13,12 @@ from typing import Any
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, incomplete, mismatched
 
-__all__ = ["aws_error", "value_of"]
+__all__ = ["NOWHERE", "TOKEN_VARIABLE", "URL_VARIABLE", "aws_error", "no_token", "refused", "value_of"]
+
+URL_VARIABLE = "PYDANTIC_AWS_AGENT_URL"
+TOKEN_VARIABLE = "PYDANTIC_AWS_AGENT_TOKEN"  # noqa: S105 - a variable name
+#: The token's source when none was found.
+NOWHERE = "no variable or file"
 
 
 def aws_error(text: str) -> FetchFailure | None:
@@ -60,3 +65,28 @@ def value_of(target: Any, body: bytes) -> Outcome:
     if isinstance(fetched, Fetched) and fetched.kind not in ("String", "StringList", "SecureString"):
         return incomplete("the node-local cache answered a parameter of an unknown type")
     return fetched
+
+
+def no_token(url: str, token_source: str) -> FetchFailure:
+    """No token for the agent: an error naming the variable to set."""
+    tried = "" if token_source == NOWHERE else f" ({token_source} gave none)"
+    return FetchFailure(
+        "AgentTokenMissing",
+        f"no token for the node-local cache at {url}{tried}: set {TOKEN_VARIABLE} to the token it expects",
+    )
+
+
+def refused(url: str, token_source: str, status: int, text: str) -> FetchFailure:
+    """The agent refused the token or the request: a configuration error naming what to fix."""
+    said = text[:80] if len(text) < 200 else "(a long answer)"  # the agent's plain texts are short
+    if status == 403:
+        return FetchFailure(
+            "AgentTokenRefused",
+            f"the node-local cache at {url} refused the token from {token_source} "
+            f"(HTTP 403 {said!r}): set {TOKEN_VARIABLE} to the token it expects",
+        )
+    return FetchFailure(
+        "AgentRequestRefused",
+        f"the node-local cache at {url} refused the request (HTTP {status} {said!r}): "
+        f"check that {URL_VARIABLE} is the base URL of a Secrets Manager Agent or the Lambda extension",
+    )

@@ -4,7 +4,8 @@ With `PYDANTIC_AWS_AGENT_URL` set, the resolver plans a service's targets here i
 service's own fetcher. Secrets go to `GET {url}/secretsmanager/get`, single parameters to
 `GET {url}/systemsmanager/parameters/get` (the Lambda extension serves that route; the Secrets Manager
 Agent answers 404, remembered per URL, and those parameters then go to AWS in batches), one request per
-distinct target, run concurrently by the resolver, with the token header and the load's timeouts.
+distinct target, run concurrently by the resolver, with the token header and the load's timeouts, on
+kept-alive connections that the requests share and the last of them closes (`_agent_http`).
 `ssm:/PATH/` always goes to AWS, and so does an ARN whose region is not the configured one (the cache
 asks AWS in its own region). Only the standard library's `http.client`: a load the agent serves
 wholly imports no botocore and needs no AWS credentials.
@@ -26,6 +27,7 @@ outcome per target, whichever way it was fetched.
 
 from __future__ import annotations
 
+import collections
 import functools
 import http.client
 import logging
@@ -34,11 +36,16 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_aws_settings._state import state
-from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, incomplete
-from pydantic_aws_settings.fetch._agent_answers import aws_error, value_of
+from pydantic_aws_settings.fetch import Outcome, failure_from_exception, incomplete
+from pydantic_aws_settings.fetch._agent_answers import NOWHERE as _NOWHERE
+from pydantic_aws_settings.fetch._agent_answers import TOKEN_VARIABLE as _TOKEN
+from pydantic_aws_settings.fetch._agent_answers import URL_VARIABLE as _URL
+from pydantic_aws_settings.fetch._agent_answers import aws_error, no_token, refused, value_of
+from pydantic_aws_settings.fetch._agent_http import TOKEN_HEADER, Connections
 from pydantic_aws_settings.fetch._agent_memory import RETRY_AFTER
 
 if TYPE_CHECKING:
+    from collections import deque
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from pydantic_aws_settings.fetch import Fetcher, Request
@@ -48,12 +55,8 @@ __all__ = ["RETRY_AFTER", "TOKEN_FILE", "TOKEN_HEADER", "Agent", "agent_for", "p
 
 _log = logging.getLogger("pydantic_aws_settings")
 
-TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name, not a token
 #: Where the Secrets Manager Agent's EC2 install script writes its token.
 TOKEN_FILE = "/var/run/awssmatoken"  # noqa: S105 - a path, not a token
-_URL = "PYDANTIC_AWS_AGENT_URL"
-_TOKEN = "PYDANTIC_AWS_AGENT_TOKEN"  # noqa: S105 - a variable name
-_NOWHERE = "no variable or file"
 #: The Lambda extension's one text for a 400, whether the name does not exist or it failed under load.
 _GENERIC_400 = "an unexpected error occurred"
 
@@ -125,23 +128,79 @@ def plan(
     agent = agent_for(options)
     unique = list(dict.fromkeys(targets))
     memory = state().agents
-    no_route = memory.has_no_parameter_route(agent.url)
-    resting = memory.resting(agent.url)
-    # Paths, parameters when the cache has no such route, and ARNs of another region than the node's go
-    # to AWS (the cache asks in its own region); everything does while the agent rests after a failure.
-    direct = [
-        t
-        for t in unique
-        if resting
-        or (t.service == "ssm" and (t.is_path or no_route))
-        or (t.region is not None and options.region is not None and t.region != options.region)
-    ]
-    fallback = functools.partial(_from_aws, fetcher, client)
-    for target in unique:
-        if target not in direct:
-            yield functools.partial(_one, agent, target, fallback)
-    if direct:
-        yield from _aws_requests(fetcher, client, direct)
+    connections = memory.connections(
+        agent,
+        lambda: Connections(agent.url, agent.token or "", agent.connect_timeout, agent.read_timeout),
+        1,  # the plan's own hold, so that the probe's connection stays open for the askers
+    )
+    try:
+        probed, answer = _probe(agent, connections, unique, options)
+        no_route = memory.has_no_parameter_route(agent.url)
+        resting = memory.resting(agent.url)
+        # Paths, parameters when the cache has no such route, and ARNs of another region than the node's
+        # go to AWS (the cache asks in its own region); everything does while the agent rests after a
+        # failure; and so does the probed parameter if the probe did not answer it.
+        direct = [
+            t
+            for t in unique
+            if resting
+            or (t.service == "ssm" and (t.is_path or no_route))
+            or not _same_region(t, options)
+            or (t == probed and answer is None)
+        ]
+        if answer is not None:
+            yield lambda: answer
+        asked = collections.deque(t for t in unique if t not in direct and t != probed)
+        fallback = functools.partial(_from_aws, fetcher, client)
+        if asked:
+            # As many askers as the load may run at once, each taking the next target until none is
+            # left, on the kept-alive connections that every asker of this agent shares.
+            askers = min(options.max_workers, len(asked))
+            connections.join(askers)
+            for _ in range(askers):
+                yield functools.partial(_asker, agent, connections, asked, fallback)
+        if direct:
+            yield from _aws_requests(fetcher, client, direct)
+    finally:
+        connections.done()
+
+
+def _same_region(target: Any, options: Options) -> bool:
+    return target.region is None or options.region is None or target.region == options.region
+
+
+class _ToAWS(Exception):
+    """The probe's target goes to AWS (the agent has no parameter route, or did not answer)."""
+
+
+def _to_aws(target: Any) -> Outcome:
+    raise _ToAWS
+
+
+def _probe(
+    agent: Agent, connections: Connections, targets: list[Any], options: Options
+) -> tuple[Any, dict[Any, Outcome] | None]:
+    """Ask for the first parameter alone while the agent's parameter route is unknown.
+
+    The Secrets Manager Agent has no parameter route: without the probe, a new process's first load would
+    send every parameter to it, meet as many 404s, and fetch each parameter from AWS alone. With it, one
+    404, and the parameters go to AWS in batches. The Lambda extension answers the probe with the value.
+
+    Returns:
+        the probed target (None: no probe) and its outcome (None: it goes to AWS).
+    """
+    memory = state().agents
+    if agent.token is None or memory.knows_parameter_route(agent.url) or memory.resting(agent.url):
+        return None, None
+    first = next(
+        (t for t in targets if t.service == "ssm" and not t.is_path and _same_region(t, options)), None
+    )
+    if first is None:
+        return None, None
+    try:
+        return first, _ask(agent, connections, first, _to_aws)
+    except _ToAWS:
+        return first, None
 
 
 def _aws_requests(fetcher: Fetcher, client: Callable[[], Any], targets: list[Any]) -> Iterator[Request]:
@@ -179,22 +238,6 @@ def _query(target: Any) -> str:
     return query + "&withDecryption=true"
 
 
-def _get(agent: Agent, path: str) -> tuple[int, bytes]:
-    """One GET to the agent; raises OSError or `http.client.HTTPException` when it cannot answer."""
-    parts = urllib.parse.urlsplit(agent.url)
-    kind = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
-    connection = kind(parts.netloc, timeout=agent.connect_timeout)
-    try:
-        connection.connect()
-        if connection.sock is not None:
-            connection.sock.settimeout(agent.read_timeout)
-        connection.request("GET", parts.path + path, headers={TOKEN_HEADER: agent.token or ""})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def _answered(agent: Agent) -> None:
     if not state().agents.answered(agent.url):
         return
@@ -212,20 +255,43 @@ def _unreachable_now(agent: Agent, why: str) -> None:
     )
 
 
-def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[Any, Outcome]:
-    """Ask the agent for one target; whatever it cannot serve goes to AWS (`fallback`)."""
-    if agent.token is None:
-        return {target: _no_token(agent)}
+def _asker(
+    agent: Agent, connections: Connections, targets: deque[Any], fallback: Callable[[Any], Outcome]
+) -> dict[Any, Outcome]:
+    """Ask the agent for the next target of `targets` (shared with the other askers) until none is left.
+
+    Whatever the agent cannot serve goes to AWS (`fallback`).
+    """
+    outcomes: dict[Any, Outcome] = {}
     try:
-        status, body = _get(agent, _query(target))
+        while True:
+            try:
+                target = targets.popleft()  # atomic: each target is taken by one asker
+            except IndexError:
+                return outcomes
+            outcomes.update(_ask(agent, connections, target, fallback))
+    finally:
+        connections.done()
+
+
+def _ask(
+    agent: Agent, connections: Connections, target: Any, fallback: Callable[[Any], Outcome]
+) -> dict[Any, Outcome]:
+    if agent.token is None:
+        return {target: no_token(agent.url, agent.token_source)}
+    try:
+        status, body = connections.get(_query(target))
     except (OSError, http.client.HTTPException) as exc:
         _unreachable_now(agent, type(exc).__name__)
         return {target: fallback(target)}
-    _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
+    if _log.isEnabledFor(logging.DEBUG):  # the reference's text costs more than the request's parsing
+        _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
     if status == 429 or status >= 500:
         _unreachable_now(agent, f"HTTP {status}")
         return {target: fallback(target)}
     _answered(agent)
+    if target.service == "ssm" and status != 404:
+        state().agents.parameter_route_found(agent.url)
     if status == 200:
         return {target: value_of(target, body)}
     text = body.decode("utf-8", "replace").strip()
@@ -237,34 +303,10 @@ def _one(agent: Agent, target: Any, fallback: Callable[[Any], Outcome]) -> dict[
         return {target: fallback(target)}
     if status == 400 and text.lower().startswith(_GENERIC_400):
         return {target: fallback(target)}
-    return {target: _refused(agent, status, text)}
+    return {target: refused(agent.url, agent.token_source, status, text)}
 
 
 def _name(target: Any) -> str:
     from pydantic_aws_settings.references import format_reference
 
     return format_reference(target)
-
-
-def _no_token(agent: Agent) -> FetchFailure:
-    tried = "" if agent.token_source == _NOWHERE else f" ({agent.token_source} gave none)"
-    return FetchFailure(
-        "AgentTokenMissing",
-        f"no token for the node-local cache at {agent.url}{tried}: set {_TOKEN} to the token it expects",
-    )
-
-
-def _refused(agent: Agent, status: int, text: str) -> FetchFailure:
-    """The agent refused the token or the request: a configuration error naming what to fix."""
-    said = text[:80] if len(text) < 200 else "(a long answer)"  # the agent's plain texts are short
-    if status == 403:
-        return FetchFailure(
-            "AgentTokenRefused",
-            f"the node-local cache at {agent.url} refused the token from {agent.token_source} "
-            f"(HTTP 403 {said!r}): set {_TOKEN} to the token it expects",
-        )
-    return FetchFailure(
-        "AgentRequestRefused",
-        f"the node-local cache at {agent.url} refused the request (HTTP {status} {said!r}): "
-        f"check that {_URL} is the base URL of a Secrets Manager Agent or the Lambda extension",
-    )
