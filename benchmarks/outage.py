@@ -1,6 +1,6 @@
 """A long-running service while AWS fails: what each request waits for, how hard AWS is hit, how loud it is.
 
-`make bench-outage` (about 10 minutes; or `.venv/bin/python benchmarks/outage.py --help`) starts moto with
+`make bench-outage` (about 16 minutes; or `.venv/bin/python benchmarks/outage.py --help`) starts moto with
 the benchmark's configuration (`scenario.py`: 30 parameters in 3 GetParameters batches, 10 secrets in one
 BatchGetSecretValue), puts `fault_proxy.py` in front of it, and runs each scenario in a service process
 of its own (`outage_service.py`), once with this tree's `src` ("after") and once with the library as it was
@@ -249,8 +249,11 @@ def service_table(
         ASYNCIO_NOTES.append(
             f"{version}: largest stall {1000 * result['stall']:.1f} ms; while a reload was in flight "
             f"{1000 * result.get('stall_reloading', 0.0):.1f} ms, while none was "
-            f"{1000 * result.get('stall_idle', 0.0):.1f} ms; an idle loop in a process of its own, "
-            f"at the same time: {1000 * baseline:.1f} ms"
+            f"{1000 * result.get('stall_idle', 0.0):.1f} ms; in the tick of the largest (5 ms + the stall), "
+            f"the loop thread ran {1000 * result.get('stall_cpu', [0, 0])[0]:.1f} ms, the process's other "
+            f"threads {1000 * result.get('stall_cpu', [0, 0])[1]:.1f} ms; the most the other threads ran "
+            f"in any one tick: {1000 * result.get('busiest_tick', 0.0):.1f} ms; an idle loop in a process of "
+            f"its own, at the same time: {1000 * baseline:.1f} ms"
         )
     for note in ASYNCIO_NOTES:
         print(f"- asyncio {note}")

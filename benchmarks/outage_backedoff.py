@@ -38,6 +38,7 @@ HEADER = [
     "attempts/min per batch, whole outage",
     "rounds / attempts per batch/min, last 2 min",
     "most attempts of one batch in 60 s",
+    "attempts/min, last 2 min, all batches",
     "WARNINGs (references)",
     "INFOs",
 ]
@@ -120,12 +121,13 @@ def row(version: str, name: str, result: dict[str, Any], outage: float, window: 
             infos += 1
     cells = [
         version,
-        f"{name} ({count} batches)",
+        f"{name} ({count} {'batches' if count > 1 else 'batch'})",
         ms(result["during"], 0.99),
         ms(result["during"], 1.0),
         f"{whole:.1f}",
         f"{rounds:.1f} / {attempts:.1f}",
         str(most),
+        f"{sum(map(len, late.values())) * 60 / window:.1f}",
         f"{sum(warned.values())} ({len(warned)}, at most {max(warned.values(), default=0)} each)",
         str(infos),
     ]

@@ -169,16 +169,23 @@ def _asyncio(rate: float, seconds: float, outage: float) -> dict[str, Any]:
         start = await asyncio.to_thread(_wait_for_go, counter)
         stalls: list[float] = []
         reloading: list[float] = []  # the stalls during which a background reload was in flight
+        worst = [0.0, 0.0, 0.0]  # the largest stall; CPU time of the loop thread, of the others, in its tick
+        busiest = [0.0]  # the most CPU time the other threads used in any one tick
         latencies: list[float] = []
 
         async def ticker() -> None:
             while time.perf_counter() - start < seconds:
-                before = time.perf_counter()
+                before, cpu, own = time.perf_counter(), time.process_time(), time.thread_time()
                 busy = getattr(live, "_reloading", False)
                 await asyncio.sleep(0.005)
                 stalls.append(time.perf_counter() - before - 0.005)
                 if busy or getattr(live, "_reloading", False):
                     reloading.append(stalls[-1])
+                loop_cpu = time.thread_time() - own
+                others = time.process_time() - cpu - loop_cpu  # the reload's threads: the GIL they held
+                busiest[0] = max(busiest[0], others)
+                if stalls[-1] >= worst[0]:  # the CPU of its tick: the loop thread's, the other threads'
+                    worst[:] = [stalls[-1], loop_cpu, others]
 
         async def requests() -> None:
             slot = start
@@ -199,6 +206,8 @@ def _asyncio(rate: float, seconds: float, outage: float) -> dict[str, Any]:
             "stall": max(stalls),
             "stall_reloading": max(reloading, default=0.0),
             "stall_idle": max(set(stalls) - set(reloading), default=0.0),
+            "stall_cpu": worst[1:],
+            "busiest_tick": busiest[0],
             "warnings": counter.warnings,
             "infos": counter.infos,
             "sent": SENT[0],
