@@ -1,6 +1,6 @@
 """A long-running service while AWS fails: what each request waits for, how hard AWS is hit, how loud it is.
 
-`make bench-outage` (about 10 minutes; or `.venv/bin/python benchmarks/outage.py --help`) starts moto with
+`make bench-outage` (about 16 minutes; or `.venv/bin/python benchmarks/outage.py --help`) starts moto with
 the benchmark's configuration (`scenario.py`: 30 parameters in 3 GetParameters batches, 10 secrets in one
 BatchGetSecretValue), puts `fault_proxy.py` in front of it, and runs each scenario in a service process
 of its own (`outage_service.py`), once with this tree's `src` ("after") and once with the library as it was
@@ -11,7 +11,10 @@ at COMMIT ("before", extracted with `git archive`; default: the commit before th
 - asyncio: one event loop serving 50 `await live.aget()` a second while every AWS answer takes 0.5 s, so
   that each TTL's refresh is slow; a ticker coroutine measures the loop's largest stall;
 - cold start: 20 processes start at once against a proxy whose token buckets let SSM and
-  BatchGetSecretValue through at 4 requests a second.
+  BatchGetSecretValue through at 4 requests a second;
+- backedoff (about 5 minutes): TTL 60 s and an outage of `--long-outage` seconds
+  (default 240), long enough for the backoff to reach its cap, every fault and load at once; attempts per
+  batch in the last 2 minutes of the outage (`outage_backedoff.py`).
 
 The timeouts are shortened to keep the run short: PYDANTIC_AWS_CONNECT_TIMEOUT=1, PYDANTIC_AWS_READ_TIMEOUT=1
 (attempts stay 3). Attempts are counted in the service process (every HTTP request botocore sends,
@@ -186,8 +189,11 @@ def main() -> None:
     parser.add_argument("--faults", default=",".join(FAULTS), help="which faults, comma-separated")
     parser.add_argument(
         "--scenarios",
-        default="threads,asyncio,cold",
-        help="which of threads, asyncio, cold (comma-separated)",
+        default="threads,asyncio,cold,backedoff",
+        help="which of threads, asyncio, cold, backedoff (comma-separated)",
+    )
+    parser.add_argument(
+        "--long-outage", type=float, default=240.0, help="seconds AWS stays broken in 'backedoff'"
     )
     options = parser.parse_args()
     versions = {"after": str(ROOT / "src")}
@@ -198,16 +204,22 @@ def main() -> None:
         proxy = Proxy(moto.url)
         try:
             scenarios = options.scenarios.split(",")
-            faults = options.faults.split(",") if "threads" in scenarios else []
-            service_table(proxy, versions, faults, options.outage, asyncio="asyncio" in scenarios)
+            faults = options.faults.split(",")
+            if "threads" in scenarios or "asyncio" in scenarios:
+                threaded = faults if "threads" in scenarios else []
+                service_table(proxy, versions, threaded, options.outage, asyncio="asyncio" in scenarios)
             if "cold" in scenarios:
                 cold_table(proxy, versions)
+            if "backedoff" in scenarios:
+                backedoff_table(moto.url, versions, faults, options.long_outage)
         finally:
             proxy.close()
             if "before" in versions:
                 shutil.rmtree(Path(versions["before"]).parent, ignore_errors=True)
 
 
+#: The asyncio rows' stalls, split (printed under the table).
+ASYNCIO_NOTES: list[str] = []
 HEADER = ["version", "scenario", "p50 ms", "p99 ms", "max ms", "loads/s", "attempts/min", "per batch/min"]
 HEADER += ["WARNING / INFO records", "loop stall ms"]
 
@@ -226,8 +238,38 @@ def service_table(
                 print(row(version, name, result, outage), flush=True)
         if not asyncio:
             continue
+        idle = subprocess.Popen(
+            [sys.executable, str(HERE / "outage_service.py"), "ticker", str(3 * TTL + 3)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         result = service(proxy, src, "asyncio", "slow", 3 * TTL, 3 * TTL)
+        baseline = json.loads(idle.communicate(timeout=60)[0])["stall"]
         print(row(version, f"asyncio, AWS {SLOW} s slow", result, 3 * TTL), flush=True)
+        ASYNCIO_NOTES.append(
+            f"{version}: largest stall {1000 * result['stall']:.1f} ms; while a reload was in flight "
+            f"{1000 * result.get('stall_reloading', 0.0):.1f} ms, while none was "
+            f"{1000 * result.get('stall_idle', 0.0):.1f} ms; in the tick of the largest (5 ms + the stall), "
+            f"the loop thread ran {1000 * result.get('stall_cpu', [0, 0])[0]:.1f} ms, the process's other "
+            f"threads {1000 * result.get('stall_cpu', [0, 0])[1]:.1f} ms; the most the other threads ran "
+            f"in any one tick: {1000 * result.get('busiest_tick', 0.0):.1f} ms; an idle loop in a process of "
+            f"its own, at the same time: {1000 * baseline:.1f} ms"
+        )
+    for note in ASYNCIO_NOTES:
+        print(f"- asyncio {note}")
+
+
+def backedoff_table(upstream: str, versions: dict[str, str], faults: list[str], outage: float) -> None:
+    """The long outage, every fault and load at once (see `outage_backedoff.py`)."""
+    import outage_backedoff
+
+    proxies = {fault: Proxy(upstream) for fault in faults}
+    try:
+        print()
+        outage_backedoff.run(proxies, versions, environ, outage=outage)
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
 
 
 def cold_table(proxy: Proxy, versions: dict[str, str]) -> None:

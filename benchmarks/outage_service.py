@@ -7,9 +7,13 @@ references and AWS_ENDPOINT_URL, PYTHONPATH choosing the library's version:
   `Settings()`. After a first load the process prints `ready` and waits for `go` on stdin (the parent has
   just broken AWS); then it serves for SECONDS, the first OUTAGE of them with AWS broken, and prints one JSON
   line: the latency of every load during the outage, the WARNING and INFO records, the loads served.
+  An optional PRE (seconds) comes first, AWS working: the outage is then [PRE, PRE + OUTAGE) of SECONDS
+  (the backed-off scenario: entries expire just after PRE). Every attempt is timed and named by its batch
+  (operation and first name), every record by its reference, so the parent can count them in any window.
 - `asyncio`: one event loop serves RATE requests a second, each `await live.aget()` (`live.get()` where
   the library has no `aget`), while a ticker coroutine that sleeps 5 ms measures how late it wakes: the
-  loop's stalls.
+  loop's stalls, the largest split by whether a reload was in flight.
+- `ticker`: the same ticker alone, on an idle loop, for SECONDS: the stalls the machine causes by itself.
 - `cold`: one `Settings()` in a fresh process; prints whether it loaded and how long it took.
 """
 
@@ -24,6 +28,19 @@ from typing import Any
 
 #: HTTP requests this process has sent to AWS (every attempt, retries included), refused ones too.
 SENT = [0]
+#: When each was sent (perf_counter) and to which batch: the operation and the first name it asked for.
+ATTEMPTS: list[tuple[float, str]] = []
+
+
+def _batch(request: Any) -> str:
+    target = dict(request.headers).get("X-Amz-Target", b"")
+    operation = (target.decode() if isinstance(target, bytes) else str(target)).rpartition(".")[2]
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = {}
+    names = body.get("Names") or body.get("SecretIdList") or [body.get("SecretId") or body.get("Name")]
+    return f"{operation} {names[0]}"
 
 
 def _count_requests() -> None:
@@ -33,6 +50,7 @@ def _count_requests() -> None:
 
     def counting(self: Any, request: Any) -> Any:
         SENT[0] += 1
+        ATTEMPTS.append((time.perf_counter(), _batch(request)))
         return send(self, request)
 
     botocore.httpsession.URLLib3Session.send = counting  # type: ignore[method-assign]
@@ -43,8 +61,11 @@ class _Count(logging.Handler):
         super().__init__(logging.INFO)
         self.warnings = 0
         self.infos = 0
+        self.records: list[tuple[float, str, str]] = []  # when, level, the reference (first argument)
 
     def emit(self, record: logging.LogRecord) -> None:
+        about = str(record.args[0]) if isinstance(record.args, tuple) and record.args else ""
+        self.records.append((time.perf_counter(), record.levelname, about))
         if record.levelno >= logging.WARNING:
             self.warnings += 1
         else:
@@ -74,10 +95,22 @@ def _wait_for_go(counter: _Count) -> float:
     print("ready", flush=True)
     sys.stdin.readline()
     counter.warnings = counter.infos = SENT[0] = 0
+    counter.records.clear()
+    ATTEMPTS.clear()
     return time.perf_counter()
 
 
-def _threads(mode: str, rate: float, threads: int, seconds: float, outage: float) -> dict[str, Any]:
+def _since(start: float, counter: _Count) -> dict[str, Any]:
+    """Every attempt and record since `start`, in seconds from it."""
+    return {
+        "attempts": [(round(t - start, 3), batch) for t, batch in ATTEMPTS if t >= start],
+        "records": [(round(t - start, 3), level, about) for t, level, about in counter.records if t >= start],
+    }
+
+
+def _threads(
+    mode: str, rate: float, threads: int, seconds: float, outage: float, pre: float = 0.0
+) -> dict[str, Any]:
     settings_cls = _settings_class()
     if mode == "live":
         from pydantic_aws_settings import LiveSettings
@@ -103,21 +136,21 @@ def _threads(mode: str, rate: float, threads: int, seconds: float, outage: float
             if began - start >= seconds:
                 return
             load()
-            (during if began - start < outage else after).append(time.perf_counter() - began)
+            (during if pre <= began - start < pre + outage else after).append(time.perf_counter() - began)
 
     workers = [threading.Thread(target=serve, args=(i / rate,)) for i in range(threads)]
     for worker in workers:
         worker.start()
-    time.sleep(max(0.0, start + outage - time.perf_counter()))
-    sent = SENT[0]
     for worker in workers:
         worker.join()
+    sent = sum(pre <= t - start < pre + outage for t, _ in ATTEMPTS)
     return {
         "during": during,
         "after": after,
         "warnings": counter.warnings,
         "infos": counter.infos,
         "sent": sent,
+        **_since(start, counter),
     }
 
 
@@ -135,13 +168,24 @@ def _asyncio(rate: float, seconds: float, outage: float) -> dict[str, Any]:
         await (call() if call is not None else asyncio.to_thread(live.get))
         start = await asyncio.to_thread(_wait_for_go, counter)
         stalls: list[float] = []
+        reloading: list[float] = []  # the stalls during which a background reload was in flight
+        worst = [0.0, 0.0, 0.0]  # the largest stall; CPU time of the loop thread, of the others, in its tick
+        busiest = [0.0]  # the most CPU time the other threads used in any one tick
         latencies: list[float] = []
 
         async def ticker() -> None:
             while time.perf_counter() - start < seconds:
-                before = time.perf_counter()
+                before, cpu, own = time.perf_counter(), time.process_time(), time.thread_time()
+                busy = getattr(live, "_reloading", False)
                 await asyncio.sleep(0.005)
                 stalls.append(time.perf_counter() - before - 0.005)
+                if busy or getattr(live, "_reloading", False):
+                    reloading.append(stalls[-1])
+                loop_cpu = time.thread_time() - own
+                others = time.process_time() - cpu - loop_cpu  # the reload's threads: the GIL they held
+                busiest[0] = max(busiest[0], others)
+                if stalls[-1] >= worst[0]:  # the CPU of its tick: the loop thread's, the other threads'
+                    worst[:] = [stalls[-1], loop_cpu, others]
 
         async def requests() -> None:
             slot = start
@@ -160,12 +204,31 @@ def _asyncio(rate: float, seconds: float, outage: float) -> dict[str, Any]:
             "during": latencies,
             "after": [],
             "stall": max(stalls),
+            "stall_reloading": max(reloading, default=0.0),
+            "stall_idle": max(set(stalls) - set(reloading), default=0.0),
+            "stall_cpu": worst[1:],
+            "busiest_tick": busiest[0],
             "warnings": counter.warnings,
             "infos": counter.infos,
             "sent": SENT[0],
         }
 
     return asyncio.run(main())
+
+
+def _ticker(seconds: float) -> dict[str, Any]:
+    """An idle event loop's largest stall over `seconds`: what the machine alone costs a loop."""
+    import asyncio
+
+    async def main() -> float:
+        largest, start = 0.0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            before = time.perf_counter()
+            await asyncio.sleep(0.005)
+            largest = max(largest, time.perf_counter() - before - 0.005)
+        return largest
+
+    return {"stall": asyncio.run(main())}
 
 
 def _cold() -> dict[str, Any]:
@@ -188,12 +251,14 @@ def main() -> None:
     _count_requests()
     if mode == "cold":
         result = _cold()
+    elif mode == "ticker":
+        result = _ticker(float(sys.argv[2]))
     else:
-        rate, threads, seconds, outage = (float(arg) for arg in sys.argv[2:6])
+        rate, threads, seconds, outage, pre = (float(arg) for arg in [*sys.argv[2:7], "0"][:5])
         if mode == "asyncio":
             result = _asyncio(rate, seconds, outage)
         else:
-            result = _threads(mode, rate, int(threads), seconds, outage)
+            result = _threads(mode, rate, int(threads), seconds, outage, pre)
     print(json.dumps(result), flush=True)
 
 

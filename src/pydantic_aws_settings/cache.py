@@ -21,8 +21,10 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Stale-if-error**: when a refresh fails for any reason but "it does not exist", the last value is
   served until `max_stale` seconds past its life. After each failure no request is sent for the entry
   until a backoff has passed (about 1 s, doubling with jitter, at most 60 s and never more than the TTL);
-  then one background refresh tries again. One WARNING when an entry starts being served stale, one
-  INFO when it is fresh again. An answer that it does not exist replaces the value (never served stale).
+  then one background refresh tries again, through `retry_fetch` (one attempt per request: the round is
+  the retry) when every entry it refreshes is failing. One WARNING when an entry starts being served
+  stale, one INFO when it is fresh again. An answer that it does not exist replaces the value (never
+  served stale).
 - **Single flight**: when several loads need the same missing entry at once, the first one fetches it and
   the others wait for that fetch; a load is never blocked by entries it does not need.
 - **Throttled**: a load with nothing to fall back on retries throttled keys with jittered exponential
@@ -119,6 +121,7 @@ class ValueCache(Generic[K]):
         *,
         refresh_ahead: float = 0.0,
         throttle_timeout: float = 0.0,
+        retry_fetch: Callable[[list[K]], Mapping[K, Outcome]] | None = None,
     ) -> dict[K, Outcome]:
         """Return an outcome for every key, fetching those neither fresh, stale-servable nor in flight.
 
@@ -132,6 +135,8 @@ class ValueCache(Generic[K]):
             refresh_ahead: seconds before an entry's freshness ends in which a load refreshes it in the
                 background (0: off).
             throttle_timeout: seconds a key with nothing to fall back on is retried while throttled.
+            retry_fetch: fetches the keys of a background retry after a backoff, when all of them are
+                failing (default: `fetch`); the resolver's makes one attempt per request.
         """
         outcomes: dict[K, Outcome] = {}
         mine: list[K] = []
@@ -139,6 +144,7 @@ class ValueCache(Generic[K]):
         fresh: list[K] = []  # refreshed with the others when one of them is due
         due = expired = False  # an entry is due (in its refresh-ahead window, or expired: then it waits)
         waiting: dict[K, _Flight] = {}
+        failing = 0  # how many of `ahead` are retried after a backoff
         with self._lock:
             now = self._timer()
             data, flights = self._entries, self._flights
@@ -167,6 +173,7 @@ class ValueCache(Generic[K]):
                     flights[key] = _Flight()
                     ahead.append(key)
                     due = due or not entry.failures  # its refresh, not a retry after a failure
+                    failing += entry.failures > 0
                 else:  # expired, nothing known to be wrong: this load refreshes it and waits
                     flights[key] = _Flight()
                     mine.append(key)
@@ -178,7 +185,8 @@ class ValueCache(Generic[K]):
         if ahead and mine:  # this load waits anyway: one request for both, not a second in the background
             mine += ahead
         elif ahead:
-            self._background(lambda: self._fetch_owned(ahead, fetch, ttl, max_stale, {}, 0.0))
+            refresh = retry_fetch if retry_fetch is not None and failing == len(ahead) else fetch
+            self._background(lambda: self._fetch_owned(ahead, refresh, ttl, max_stale, {}, 0.0))
         if mine:
             self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout)
         for key, flight in waiting.items():

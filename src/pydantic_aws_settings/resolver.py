@@ -57,9 +57,13 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         return []
     targets = targets_for(refs, options)
 
-    def fetch(keys: list[Target]) -> dict[Target, Outcome]:
+    def fetch(keys: list[Target], options: Options = options) -> dict[Target, Outcome]:
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, options, load))
+
+    def retry(keys: list[Target]) -> dict[Target, Outcome]:
+        """A retry of failing entries after their backoff: one attempt per request, the round is the retry."""
+        return fetch(keys, options._replace(max_attempts=1))
 
     outcomes = state().cache.get_many(
         dict.fromkeys(targets),
@@ -68,6 +72,7 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         options.max_stale,
         refresh_ahead=options.refresh_window,
         throttle_timeout=options.throttle_timeout,
+        retry_fetch=retry,
     )
     return [outcomes[target] for target in targets]
 
