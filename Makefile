@@ -53,7 +53,7 @@ bench: $(STAMP)
 	$(INSTALL) -e '.[dev,demo,bench]'
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
-## make bench-outage: a service under AWS faults, before and after the outage work (about 10 min); prints
+## make bench-outage: a service under AWS faults, before and after the outage work (about 12-16 min); prints
 ## the tables of docs/explanation/outages.md.
 bench-outage: $(STAMP)
 	$(BIN)/python benchmarks/outage.py $(ARGS)
