@@ -6,15 +6,24 @@ hide a change: a variable's new value, another prefix, a subclassed source, a ne
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from enum import IntEnum
+from typing import Any, Literal
 
 import pytest
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, StrictBool
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource
 from pydantic_aws_settings.source import _memo
+
+
+class Level(IntEnum):
+    """A numeric enum: pydantic-settings validates the text of a Literal of its members in advance."""
+
+    ONE = 1
+    TWO = 2
 
 
 def app_class(name: str = "App", **annotations: Any) -> type[AWSBaseSettings]:
@@ -29,8 +38,9 @@ def app_class(name: str = "App", **annotations: Any) -> type[AWSBaseSettings]:
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Count the calls of pydantic-settings' per-field methods that `_memo` remembers."""
-    calls = {"extract": 0, "complex": 0}
+    calls = {"extract": 0, "complex": 0, "coerce": 0}
     extract, is_complex = EnvSettingsSource._extract_field_info, EnvSettingsSource._field_is_complex
+    coerce = EnvSettingsSource._coerce_env_val_strict
 
     def counting_extract(self: Any, *args: Any) -> Any:
         calls["extract"] += 1
@@ -40,7 +50,12 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         calls["complex"] += 1
         return is_complex(self, *args)
 
+    def counting_coerce(self: Any, *args: Any) -> Any:
+        calls["coerce"] += 1
+        return coerce(self, *args)
+
     monkeypatch.setattr(EnvSettingsSource, "_extract_field_info", counting_extract)
+    monkeypatch.setattr(EnvSettingsSource, "_coerce_env_val_strict", counting_coerce)
     monkeypatch.setattr(EnvSettingsSource, "_field_is_complex", counting_complex)
     return calls
 
@@ -59,11 +74,37 @@ class TestFieldFacts:
         app = app_class(url=str, level=str, ports=list[int])
         first = app()
         assert counted["extract"] > 0
-        counted.update(extract=0, complex=0)
+        counted.update(extract=0, complex=0, coerce=0)
         second = app()
-        assert counted == {"extract": 0, "complex": 0}
+        assert counted == {"extract": 0, "complex": 0, "coerce": 0}
         expected = {"url": "https://one", "level": "DEBUG", "ports": [1, 2]}
         assert first.model_dump() == second.model_dump() == expected
+
+    @pytest.mark.parametrize("strict", [False, True])
+    def test_coerced_fields_as_pydantic_settings_coerces_them(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch, strict: bool, counted: dict[str, int]
+    ) -> None:
+        """Strict and numeric-Literal fields are still coerced at every load; the others are not asked."""
+        ssm.put_parameter(Name="/warm/count", Value="7", Type="String")
+        monkeypatch.setenv("APP_COUNT", "ssm:/warm/count")
+        monkeypatch.setenv("APP_LEVEL", "2")
+        monkeypatch.setenv("APP_FLAG", "true")
+        monkeypatch.setenv("APP_NAME", "name")
+        level = Literal[Level.ONE, Level.TWO]
+        annotations = {"count": int, "level": level, "flag": StrictBool | None, "name": str}
+        config = SettingsConfigDict(env_prefix="APP_", strict=strict)
+        ours = type("Ours", (AWSBaseSettings,), {"__annotations__": annotations, "model_config": config})
+        monkeypatch.setenv("PLAIN_COUNT", "7")
+        for name in ("LEVEL", "FLAG", "NAME"):
+            monkeypatch.setenv(f"PLAIN_{name}", os.environ[f"APP_{name}"])
+        plain_config = SettingsConfigDict(env_prefix="PLAIN_", strict=strict)
+        plain = type("Plain", (BaseSettings,), {"__annotations__": annotations, "model_config": plain_config})
+        expected = plain().model_dump()
+        assert expected == {"count": 7, "level": Level.TWO, "flag": True, "name": "name"}
+        assert ours().model_dump() == expected
+        counted["coerce"] = 0
+        assert ours().model_dump() == expected
+        assert counted["coerce"] == (4 if strict else 2)  # level and flag (and all, when strict): each load
 
     def test_changed_variables_are_seen(self, ssm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         """The memo holds where a field is read from, never what: new values, references, variables count."""
@@ -190,3 +231,16 @@ class TestFieldFacts:
         with pytest.warns(Warning, match="incomplete definition"):
             source._extract_field_info(incomplete, "third")
         assert len(_memo.memo_for(source)) == before
+
+    def test_only_a_text_handed_back_untouched_is_remembered(self) -> None:
+        """A coercion that compares, reads, replaces or fails on the probe is asked again at every load."""
+        field = FieldInfo(annotation=str)
+
+        def fails(field: Any, value: Any) -> Any:
+            raise RuntimeError
+
+        assert _memo._keeps_text(lambda field, value: value, field)
+        assert not _memo._keeps_text(lambda field, value: value if value != "x" else None, field)
+        assert not _memo._keeps_text(lambda field, value: value if value.isdigit() or True else None, field)
+        assert not _memo._keeps_text(lambda field, value: str(value), field)
+        assert not _memo._keeps_text(fails, field)

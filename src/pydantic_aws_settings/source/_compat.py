@@ -47,6 +47,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("pydantic_settings", "PydanticBaseSettingsSource._set_current_state"),
     ("pydantic_settings.sources", "PydanticBaseEnvSettingsSource._extract_field_info"),
     ("pydantic_settings", "EnvSettingsSource._field_is_complex"),
+    ("pydantic_settings", "EnvSettingsSource._coerce_env_val_strict"),
     ("pydantic_settings", "EnvSettingsSource._load_env_vars"),
     ("pydantic_settings", "DotEnvSettingsSource._static_read_env_file"),
     ("pydantic_settings.sources.utils", "_annotation_is_complex"),
