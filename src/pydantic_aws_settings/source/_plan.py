@@ -238,7 +238,7 @@ def _imports(aws: AWSSettingsSource, failures: list[Failure]) -> list[_Import]:
     found: list[_Import] = []
     for text in aws.options.import_:
         try:
-            ref = parse_reference(text)
+            ref = _parse(text)
         except InvalidReferenceError as exc:
             failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", text, "InvalidReference", exc.reason))
             continue
