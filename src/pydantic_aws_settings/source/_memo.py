@@ -53,7 +53,7 @@ def _setup(source: EnvSettingsSource) -> tuple[Any, ...]:
     return (
         type(source),
         source.env_prefix,
-        source.env_prefix_target,
+        getattr(source, "env_prefix_target", None),  # not before pydantic-settings 2.16
         source.case_sensitive,
         config.get("validate_by_alias"),
         config.get("validate_by_name"),
