@@ -205,6 +205,16 @@ class TestFieldFacts:
         source = EnvSettingsSource(app)
         assert 0 < len(_memo.memo_for(source)) <= 5
 
+    def test_setups_per_class_are_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A prefix per load (one per tenant, say) keeps at most MAX_SETUPS memos for the class."""
+        monkeypatch.setattr(_memo, "MAX_SETUPS", 3)
+        app: Any = app_class(tenant=str)
+        for i in range(8):
+            monkeypatch.setenv(f"T{i}_TENANT", f"tenant-{i}")
+            assert app(_env_prefix=f"T{i}_").tenant == f"tenant-{i}"
+            assert app(_env_prefix=f"T{i}_").tenant == f"tenant-{i}"
+        assert 0 < len(_memo._MEMOS[app]) <= 3
+
     def test_secret_values_stay_hidden(self, sm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         """The memo holds no value: a secret fed into a model is read again, hidden, at every load."""
         sm.create_secret(Name="warm/db", SecretString='{"user": "u", "password": "canary-warm-1"}')

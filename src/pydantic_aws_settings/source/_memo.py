@@ -11,7 +11,8 @@ A memo is kept per class (weakly) and per source setup: the source's type, prefi
 case sensitivity, and the class config's alias and strict switches, read at every load. A field is known
 by its `FieldInfo` object itself (kept with the fact, so that a new field object is a new fact); an
 incomplete field (an unresolved forward reference) is never remembered, so that pydantic-settings still
-warns about it. Each memo holds at most `MAX_FACTS` facts; past that it starts again empty.
+warns about it. Each memo holds at most `MAX_FACTS` facts, and a class at most `MAX_SETUPS` memos; past
+that they start again empty.
 
 Whether pydantic-settings would coerce a field's text is asked of pydantic-settings itself, once, with a
 probe (`_Probe`): a text that notes being looked at. A method that hands the probe back untouched keeps
@@ -30,10 +31,12 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
 
-__all__ = ["MAX_FACTS", "MEMO_METHODS", "install", "memo_for"]
+__all__ = ["MAX_FACTS", "MAX_SETUPS", "MEMO_METHODS", "install", "memo_for"]
 
 #: The most facts one memo (one class and source setup) holds before it starts again empty.
 MAX_FACTS = 1024
+#: The most source setups remembered per class before its memos start again empty.
+MAX_SETUPS = 32
 #: The methods `install` puts memoised versions of on a source.
 MEMO_METHODS = ("_extract_field_info", "_field_is_complex", "_coerce_env_val_strict")
 #: The sources whose own methods are known to compute these facts from the class, field and setup alone.
@@ -70,6 +73,8 @@ def memo_for(source: EnvSettingsSource) -> _Memo:
     key = _setup(source)
     memo = memos.get(key)
     if memo is None:
+        if len(memos) >= MAX_SETUPS:  # a prefix per tenant, say: the class's memos start again empty
+            memos.clear()
         memo = memos[key] = {}
     return memo
 
