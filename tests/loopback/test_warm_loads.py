@@ -16,9 +16,9 @@ from pydantic import Field, SecretStr, StrictBool
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, resolver
+from pydantic_aws_settings import AWSBaseSettings, AWSSettingsSource, _redact, resolver
 from pydantic_aws_settings.references import parse_reference
-from pydantic_aws_settings.source import _memo
+from pydantic_aws_settings.source import _compat, _memo
 
 
 class Level(IntEnum):
@@ -336,3 +336,45 @@ class TestTargets:
         assert copied == target
         assert hash(copied) == hash(target)
         assert type(copied) is resolver.Target
+
+
+class TestWrapping:
+    """A layer's value methods are wrapped to keep secrets masked only when the layer holds one."""
+
+    @pytest.fixture
+    def wraps(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The methods wrapped by `keeping_hidden`, in order."""
+        wrapped: list[str] = []
+        original = _redact.keeping_hidden
+
+        def counting(method: Any) -> Any:
+            wrapped.append(method.__name__)
+            return original(method)
+
+        monkeypatch.setattr(_redact, "keeping_hidden", counting)
+        return wrapped
+
+    def test_no_secret_no_wrapping(self, ssm: Any, monkeypatch: pytest.MonkeyPatch, wraps: list[str]) -> None:
+        """Plain parameters and values only: nothing to keep masked (fails before: 3 wrappers a load)."""
+        ssm.put_parameter(Name="/warm/plain", Value='{"a": 1}', Type="String")
+        monkeypatch.setenv("APP_CONFIG", "ssm:/warm/plain")
+        monkeypatch.setenv("APP_LEVEL", "DEBUG")
+        app = app_class(config=dict[str, int], level=str)
+        assert app().model_dump() == {"config": {"a": 1}, "level": "DEBUG"}
+        assert wraps == []
+
+    def test_a_secret_wraps_its_layer(
+        self, sm: Any, monkeypatch: pytest.MonkeyPatch, wraps: list[str]
+    ) -> None:
+        """A secret's JSON decoded by pydantic-settings stays masked: the layer's methods are wrapped."""
+        sm.create_secret(Name="warm/json", SecretString='{"password": "canary-wrap-1", "port": 5432}')
+        monkeypatch.setenv("APP_DB", "secretsmanager:warm/json")
+        monkeypatch.setenv("APP_LEVEL", "DEBUG")
+        app = app_class(db=dict[str, Any], level=str)
+        source = AWSSettingsSource(app)
+        source._set_current_state({})
+        values = source()
+        assert "canary-wrap-1" not in repr(values)
+        assert "5432" not in repr(values)
+        assert values["db"]["password"] == "canary-wrap-1"
+        assert sorted(wraps) == sorted(_compat._VALUE_METHODS)
