@@ -24,10 +24,16 @@ if TYPE_CHECKING:
     from pydantic_aws_settings.fetch import Request
     from pydantic_aws_settings.options import Options
 
-__all__ = ["Target", "fresh_until", "resolve", "targets_for"]
+__all__ = ["MAX_TARGETS", "Target", "fresh_until", "resolve", "targets_for"]
 
 
-class Target(NamedTuple):
+class _TargetFields(NamedTuple):
+    identity: credentials.Identity
+    region: str | None
+    ref: Reference
+
+
+class Target(_TargetFields):
     """One thing to fetch, where and as whom: the key of the process-wide cache.
 
     Attributes:
@@ -35,20 +41,56 @@ class Target(NamedTuple):
         region: the region, or None for the session's own.
         ref: the normalised reference (`Reference.target()`): a secret version, a parameter with its
             selector, or a parameter path.
+
+    Its hash is the tuple's, worked out once (a warm load looks each target up about six times); a copy
+    or a pickle works it out again, never carrying it to another process.
     """
 
-    identity: credentials.Identity
-    region: str | None
-    ref: Reference
+    _hash: int
+
+    def __new__(cls, identity: credentials.Identity, region: str | None, ref: Reference) -> Target:
+        """A target with its hash worked out."""
+        target = super().__new__(cls, identity, region, ref)
+        target._hash = tuple.__hash__(target)
+        return target
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash
+        except AttributeError:  # made by _make or _replace, or unpickled: not through __new__
+            self._hash = tuple.__hash__(self)
+            return self._hash
+
+    def __getstate__(self) -> None:
+        """Nothing but the fields (`__getnewargs__`): a string's hash differs from process to process."""
 
     def __str__(self) -> str:
         return format_reference(self.ref)
 
 
+#: Each reference object's target (by id; the object is kept, so that a reused id is told apart) under
+#: the identity and region option it was last resolved with: a warm load parses no ARN and builds no
+#: target. References come from the memoised parse (`source._plan`), so the objects recur from load to load.
+_TARGETS: dict[int, tuple[Reference, credentials.Identity, str | None, Target]] = {}
+#: The most references `_TARGETS` holds before it starts again empty.
+MAX_TARGETS = 4096
+
+
 def targets_for(refs: Sequence[Reference], options: Options) -> list[Target]:
     """The target of each reference under these options (an ARN's region beats the option), in order."""
     identity = credentials.identity_for(options)
-    return [Target(identity, ref.region or options.region, ref.target()) for ref in refs]
+    region = options.region
+    known = _TARGETS
+    targets = []
+    for ref in refs:
+        entry = known.get(id(ref))
+        if entry is None or entry[0] is not ref or entry[2] != region or entry[1] != identity:
+            if len(known) >= MAX_TARGETS:
+                known.clear()
+            target = Target(identity, ref.region or region, ref.target())
+            entry = known[id(ref)] = (ref, identity, region, target)
+        targets.append(entry[3])
+    return targets
 
 
 def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:

@@ -19,8 +19,9 @@ Precedence, highest first: init arguments > environment > dotenv > (secrets dire
 `PYDANTIC_AWS_IMPORT` > markers > defaults.
 
 The modules: `_source` (the source and `AWSBaseSettings`) and `_report` (what a load tells its callers)
-are imported with the package; `_plan`, `_apply`, `_origins` and `_compat` (every pydantic-settings
-private API) on a source's first load.
+are imported with the package; `_plan`, `_apply`, `_origins`, `_compat` (every pydantic-settings
+private API) and `_memo` (pydantic-settings' per-field facts, remembered across loads) on a source's
+first load.
 """
 
 from pydantic_aws_settings.source._report import (

@@ -47,6 +47,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("pydantic_settings", "PydanticBaseSettingsSource._set_current_state"),
     ("pydantic_settings.sources", "PydanticBaseEnvSettingsSource._extract_field_info"),
     ("pydantic_settings", "EnvSettingsSource._field_is_complex"),
+    ("pydantic_settings", "EnvSettingsSource._coerce_env_val_strict"),
     ("pydantic_settings", "EnvSettingsSource._load_env_vars"),
     ("pydantic_settings", "DotEnvSettingsSource._static_read_env_file"),
     ("pydantic_settings.sources.utils", "_annotation_is_complex"),
@@ -107,28 +108,37 @@ _VALUE_METHODS = (
 
 
 @contextlib.contextmanager
-def env_vars_as(source: EnvSettingsSource, env_vars: Mapping[str, Any]) -> Iterator[EnvSettingsSource]:
+def env_vars_as(
+    source: EnvSettingsSource, env_vars: Mapping[str, Any], *, hidden: bool = True
+) -> Iterator[EnvSettingsSource]:
     """Run a source on other variables than the ones it read, and put its own back afterwards.
 
     `env_vars` is a plain attribute that `EnvSettingsSource.__call__` reads (checked against 2.16.3); the
-    `_VALUE_METHODS` (private but the first) are wrapped for the run with instance attributes.
+    `_VALUE_METHODS` (private but the first) are wrapped for the run with instance attributes, unless
+    `hidden` is False (no value of `env_vars` is masked, so none has to stay so), and so are the per-field
+    facts of pydantic-settings' own sources (`_memo`).
     """
-    from pydantic_aws_settings._redact import keeping_hidden
+    from pydantic_aws_settings.source._memo import MEMO_METHODS, install
 
+    own = vars(source)
+    saved = {name: own[name] for name in (*_VALUE_METHODS, *MEMO_METHODS) if name in own}  # usually none
     original = source.env_vars
-    own = {name: vars(source).get(name) for name in _VALUE_METHODS}  # None: the class's method
     source.env_vars = env_vars
-    for name in _VALUE_METHODS:
-        setattr(source, name, keeping_hidden(getattr(source, name)))
+    if hidden:
+        from pydantic_aws_settings._redact import keeping_hidden
+
+        for name in _VALUE_METHODS:
+            setattr(source, name, keeping_hidden(getattr(source, name)))
+    install(source)  # pydantic-settings' per-field facts, remembered across loads
     try:
         yield source
     finally:
         source.env_vars = original
-        for name, method in own.items():
-            if method is None:
-                delattr(source, name)
+        for name in (*_VALUE_METHODS, *MEMO_METHODS):
+            if name in saved:
+                setattr(source, name, saved[name])
             else:
-                setattr(source, name, method)
+                own.pop(name, None)
 
 
 def deep_update(mapping: dict[str, Any], *updates: dict[str, Any]) -> dict[str, Any]:

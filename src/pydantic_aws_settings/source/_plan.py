@@ -123,8 +123,9 @@ def _scan(
         return env_vars
     kind = kind_of(source)
     delimiter = source.env_nested_delimiter
+    state = aws.current_state  # `_in_state`, inlined: this loop runs on every field of every load
     for name, info, names in _field_env_names(aws.settings_cls, source):
-        if _in_state(aws, name, info):
+        if state and (name in state or (isinstance(info.alias, str) and info.alias in state)):
             continue
         for env_name in names:
             value = env_vars.get(env_name)
@@ -133,7 +134,10 @@ def _scan(
             ref = None
             if isinstance(value, str) and looks_like_reference(value):
                 describe = functools.partial(spelling, source, env_name)
-                ref = _parsed(value, name, describe, failures)
+                try:  # `_parsed`, inlined
+                    ref = _parse(value)
+                except InvalidReferenceError as exc:
+                    failures.append(Failure(name, describe(), value, "InvalidReference", exc.reason))
                 if ref is not None:
                     uses.append(_Use(name, kind, describe, value, ref, env_vars, env_name, info, source))
                 else:
@@ -238,7 +242,7 @@ def _imports(aws: AWSSettingsSource, failures: list[Failure]) -> list[_Import]:
     found: list[_Import] = []
     for text in aws.options.import_:
         try:
-            ref = parse_reference(text)
+            ref = _parse(text)
         except InvalidReferenceError as exc:
             failures.append(Failure("(import)", "PYDANTIC_AWS_IMPORT", text, "InvalidReference", exc.reason))
             continue

@@ -71,7 +71,10 @@ def _run_layers(plan: _Plan) -> list[_Result]:
             # every field up in them (a dotenv source without a file: a third of a warm load).
             results.append((kind_of(source), source, {}))
         else:
-            with env_vars_as(source, env_vars) as env_source:
+            # Only a secret's or SecureString's value is masked (`_apply.apply`): without one here, the
+            # source's value methods need no wrapping to keep it so.
+            hidden = any(use.sensitive and use.sink is env_vars for use in plan.uses)
+            with env_vars_as(source, env_vars, hidden=hidden) as env_source:
                 results.append((kind_of(env_source), env_source, env_source()))
     results.extend(("import", None, entry.values) for entry in reversed(plan.imports))
     markers = plan.markers
