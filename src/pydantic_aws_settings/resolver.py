@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_aws_settings import credentials
+from pydantic_aws_settings._backoff import ATTEMPTS_PER_ROUND, Retries
 from pydantic_aws_settings._state import state
 from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, fetcher_for
 from pydantic_aws_settings.references import Reference, format_reference
@@ -68,8 +69,34 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         options.max_stale,
         refresh_ahead=options.refresh_window,
         throttle_timeout=options.throttle_timeout,
+        retries=_retries(options),
     )
     return [outcomes[target] for target in targets]
+
+
+def _retries(options: Options) -> Retries[Target]:
+    """Throttled retries: the wave's requests (`_batches`), each sent alone with one botocore attempt."""
+    once = options._replace(max_attempts=ATTEMPTS_PER_ROUND)
+
+    def fetch(keys: list[Target]) -> dict[Target, Outcome]:
+        load = object()
+        return credentials.for_load(load, lambda: _wave(keys, once, load))
+
+    return Retries(lambda keys: _batches(keys, options), fetch, options.max_attempts)
+
+
+def _batches(targets: list[Target], options: Options) -> list[list[Target]]:
+    """The targets of each request a wave sends, by its group's fetcher (one batch behind an agent)."""
+    if options.agent_url:
+        return [targets]
+    groups: dict[tuple[Any, ...], dict[Reference, Target]] = defaultdict(dict)
+    for target in targets:
+        groups[(target.identity, target.region, target.ref.service)][target.ref] = target
+    return [
+        [group[ref] for ref in batch]
+        for (_, _, service), group in groups.items()
+        for batch in fetcher_for(service).batches(list(group))
+    ]
 
 
 def fresh_until(refs: Sequence[Reference], options: Options) -> float | None:
