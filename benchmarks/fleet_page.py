@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import fleet_model as model
-from pydantic_aws_settings import cache
+from pydantic_aws_settings import _backoff
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -119,16 +119,16 @@ def page(results: dict[str, Any]) -> str:
         "",
         "## Why the goals are missed, and what would meet them",
         "",
-        f"- **A fleet starting at once is up {up / minimum:.2f}x later than the quota allows.** A load's",
-        "  throttled retries (`cache.backoff`: 1 s doubling, at most "
-        f"{cache.MAX_BACKOFF:.0f} s) are jittered only between half and all of the",
-        "  delay, so a fleet that started together retries together: in waves about 1, 3, 6, 12, 24 and 48 s",
-        "  after the start (the left of the chart). Each wave is mostly throttled, and between the later waves",
-        "  the quota goes unused while the whole fleet sleeps. No start fails: the 120 s throttle timeout",
-        "  outlasts it. Capping the throttled-retry backoff of a load with nothing to serve at "
-        f"{results['what_if']['throttle_cap']:.0f} s",
-        f"  (what-if below) keeps the quota busy: up after {fixed['cold']['up']:.1f} s "
-        f"({fixed['cold']['up'] / minimum:.2f}x).",
+        f"- **A fleet starting at once is up in {up / minimum:.2f}x the quota-bound minimum.** A load with",
+        "  nothing to fall back on retries what was throttled in rounds (`_backoff.throttled_rounds`): before",
+        "  each, a full-jitter wait (`rand(0, 1)` of a base doubling from where botocore's own attempts left",
+        f"  off, at most {_backoff.THROTTLE_CAP:.0f} s), so the fleet's retries spread over the whole window",
+        "  instead of arriving in waves, and no instance sleeps long while the quota goes unused; in a round,",
+        "  one request at a time of one botocore attempt, stopping at the first that is throttled again, so a",
+        "  round that finds the quota spent costs one request. (Before: waits jittered between half and all",
+        "  of a base capped at 60 s, and each retry the whole wave of botocore's 3 attempts a batch: waves",
+        "  about 1, 3, 6, 12, 24 and 48 s after the start, the quota idle between them, up after 115.9 s,",
+        "  1.54x.) No start fails: the 120 s throttle timeout outlasts it.",
         "- **Refreshes stay in step.** Each entry's life is jittered within the last 10% of the TTL, but a",
         "  `LiveSettings` reload happens when the *first* entry expires and refreshes every entry within the",
         "  refresh-ahead window (a tenth of the TTL, 30 s: as wide as the jitter), so every key of an instance",
@@ -214,8 +214,9 @@ def page(results: dict[str, Any]) -> str:
     lines += [
         "## The model's assumptions",
         "",
-        "- Imported, not restated: the plan (`fetch.ssm._batches`, `fetch.secretsmanager.BATCH_SIZE`,",
-        "  `is_current`), the cold load's throttled retries (`cache.backoff`, `Options.throttle_timeout`),",
+        "- Imported, not restated: the plan (`fetch.ssm.batches`, `fetch.secretsmanager.batches`,",
+        "  `is_current`), the cold load's throttled retries (the library's own `_backoff.throttled_rounds`",
+        "  drives them, with `ATTEMPTS_PER_ROUND`; `Options.throttle_timeout`),",
         "  jitter (`cache.JITTER`), the refresh-ahead window (`Options.refresh_window`), stale-if-error's",
         "  backoff (`cache.MAX_BACKOFF`), botocore's standard mode (`ExponentialBackoff`, its retry quota",
         "  and costs, 3 attempts from `Options.max_attempts`). A throttled BatchGetSecretValue falls back to",
