@@ -43,11 +43,7 @@ SCENARIOS = (
     "rolling",
     "agent-ideal",
     "agent",
-    "simultaneous+what-if",
-    "forked+what-if",
 )
-#: The changes to the library the page proposes, as the model's what-if knobs (fleet_model.Process).
-WHAT_IF: dict[str, float] = {"throttle_cap": 8.0}
 
 
 def progress(message: str) -> None:
@@ -106,20 +102,14 @@ def steady(fleet: model.Fleet, start: float, quota: float) -> dict[str, Any]:
     }
 
 
-def simulate(instances: int, starts: str, seed: int, what_if: bool = False) -> model.Fleet:
-    """One fleet of the model; `starts`: simultaneous, rolling, forked, agent-ideal or agent.
-
-    `what_if` runs the changes the page proposes instead of the library's behaviour (WHAT_IF).
-    """
+def simulate(instances: int, starts: str, seed: int) -> model.Fleet:
+    """One fleet of the model; `starts`: simultaneous, rolling, forked, agent-ideal or agent."""
     fleet = model.Fleet()
     rng = random.Random(seed)
     targets, decrypted = model.configuration()
-    knobs = WHAT_IF if what_if else {}
 
     def new_process(targets: list[Any] = targets) -> proc.Process:
-        process = proc.Process(fleet, random.Random(rng.random()), targets, decrypted)
-        process.throttle_cap = knobs.get("throttle_cap", process.throttle_cap)
-        return process
+        return proc.Process(fleet, random.Random(rng.random()), targets, decrypted)
 
     until = 200.0 + HOUR + 400.0
     nodes = math.ceil(instances / NODE)
@@ -193,12 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only: leave the docs page and chart")
     args = parser.parse_args(argv)
 
-    results: dict[str, Any] = {"instances": args.instances, "node": NODE, "what_if": WHAT_IF}
+    results: dict[str, Any] = {"instances": args.instances, "node": NODE}
     results["scaled"] = scaled(args.real, args.scale, args.seed) if args.real else None
     for name in SCENARIOS:
         progress(f"model: {name}, {args.instances} instances ...")
-        starts, _, what_if = name.partition("+")
-        fleet = simulate(args.instances, starts, args.seed, bool(what_if))
+        fleet = simulate(args.instances, name, args.seed)
         start = cold(fleet, args.instances)
         results[name] = {"cold": start, "steady": steady(fleet, start["up"], model.QUOTAS["ssm"])}
     text = page(results)

@@ -1,8 +1,9 @@
 """A discrete-event model of a fleet of processes loading one configuration against the account's quotas.
 
 Every number that is the library's is imported from it: the request plan (`fetch.ssm._batches`,
-`fetch.secretsmanager.BATCH_SIZE` and `is_current`, on the configuration's real references), the cache's
-throttled-retry schedule (`cache.backoff`, `MAX_BACKOFF`, `Options().throttle_timeout`), the TTL jitter
+`fetch.secretsmanager.batches` and `is_current`, on the configuration's real references), the cache's
+throttled-retry rounds (`_backoff.throttled_rounds` drives a cold load's retries, with its full-jitter
+wait, its cap, one request at a time and `ATTEMPTS_PER_ROUND`; `Options().throttle_timeout`), the TTL jitter
 (`cache.JITTER`), the refresh-ahead window (`Options().refresh_window`) and botocore's standard retry mode
 (`botocore.retries.standard.ExponentialBackoff`, its retry quota and costs, `Options().max_attempts`).
 
@@ -46,14 +47,12 @@ def configuration(parameters: int = 30, secure: int = 5, secrets: int = 10) -> t
 
 
 def plan(targets: Sequence[Any]) -> list[tuple[str, list[Any]]]:
-    """The requests one load sends for these targets: the library's batching, imported."""
-    params = [t for t in targets if t.service == "ssm"]
-    current = [t for t in targets if t.service == "secretsmanager" and secretsmanager.is_current(t)]
-    others = [t for t in targets if t.service == "secretsmanager" and not secretsmanager.is_current(t)]
-    requests = [("GetParameters", batch) for batch in ssm._batches(params)]
-    size = secretsmanager.BATCH_SIZE
-    requests += [("BatchGetSecretValue", current[i : i + size]) for i in range(0, len(current), size)]
-    return requests + [("GetSecretValue", [t]) for t in others]
+    """The requests one load sends for these targets: the library's batching (`batches`), imported."""
+    requests = [("GetParameters", batch) for batch in ssm.batches([t for t in targets if t.service == "ssm"])]
+    for batch in secretsmanager.batches([t for t in targets if t.service == "secretsmanager"]):
+        current = secretsmanager.is_current(batch[0])
+        requests.append(("BatchGetSecretValue" if current else "GetSecretValue", batch))
+    return requests
 
 
 class TokenBucket:

@@ -18,10 +18,17 @@ from botocore.retries import quota as botocore_quota
 from botocore.retries import standard as botocore_standard
 
 from fleet_model import OPTIONS, QUOTA_OF, RETRY_AFTER, All, Call, Fleet, Sleep, plan
-from pydantic_aws_settings import _entry, cache
+from pydantic_aws_settings import _backoff, _entry, cache
+from pydantic_aws_settings.fetch import Fetched, FetchFailure
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Mapping
+
+    from pydantic_aws_settings.fetch import Outcome
+
+#: What the model's answers stand for, as the library's outcomes: a value, and a throttled request.
+ANSWERED = Fetched("", "String")
+THROTTLED = FetchFailure("ThrottlingException", "Rate exceeded")
 
 
 @dataclass
@@ -36,41 +43,45 @@ class Process:
     entries: dict[Any, list[float]] = field(
         default_factory=dict
     )  # target -> [fresh_until, retry_at, failures]
-    #: A what-if (not the library's behaviour unless left at its default): the longest wait between two
-    #: throttled retries of a cold load.
-    throttle_cap: float = cache.MAX_BACKOFF
+    #: A what-if (not the library's behaviour unless left at its default): the largest wait before a
+    #: throttled retry round of a cold load.
+    throttle_cap: float = _backoff.THROTTLE_CAP
 
     def __post_init__(self) -> None:
         self.retry_quota = {op: botocore_quota.RetryQuota() for op in ("ssm", "secretsmanager")}
         self.backoff = botocore_standard.ExponentialBackoff(random=self.rng.random)
 
-    def call(self, op: str, batch: list[Any]) -> Generator[Any, Any, bool]:
-        """One botocore call in standard mode: up to max_attempts, full-jitter backoff, the retry quota."""
+    def call(
+        self, op: str, batch: list[Any], attempts: int = OPTIONS.max_attempts
+    ) -> Generator[Any, Any, bool]:
+        """One botocore call in standard mode: up to `attempts`, full-jitter backoff, the retry quota."""
         checker = botocore_standard.RetryQuotaChecker
         # A retry after throttling costs _THROTTLING_RETRY_COST where botocore has it, else _RETRY_COST.
         cost = getattr(checker, "_THROTTLING_RETRY_COST", checker._RETRY_COST)
         bucket = self.retry_quota["ssm" if op in QUOTA_OF else "secretsmanager"]
         decrypts = sum(t in self.decrypted for t in batch)
-        for attempt in range(1, OPTIONS.max_attempts + 1):
+        for attempt in range(1, attempts + 1):
             ok = yield Call(op, decrypts)
             if ok:
                 bucket.release(checker._NO_RETRY_INCREMENT if attempt == 1 else cost)
                 return True
-            if attempt == OPTIONS.max_attempts or not bucket.acquire(cost):
+            if attempt == attempts or not bucket.acquire(cost):
                 return False
             yield Sleep(
                 self.backoff.delay_amount(SimpleNamespace(attempt_number=attempt, http_response=None))
             )
         return False
 
-    def request(self, op: str, batch: list[Any]) -> Generator[Any, Any, dict[Any, bool]]:
+    def request(
+        self, op: str, batch: list[Any], attempts: int = OPTIONS.max_attempts
+    ) -> Generator[Any, Any, dict[Any, bool]]:
         """One planned request; a throttled BatchGetSecretValue falls back to GetSecretValue per id."""
-        ok = yield from self.call(op, batch)
+        ok = yield from self.call(op, batch, attempts)
         if ok or op != "BatchGetSecretValue":
             return dict.fromkeys(batch, ok)
         outcomes = {}
         for target in batch:
-            outcomes[target] = yield from self.call("GetSecretValue", [target])
+            outcomes[target] = yield from self.call("GetSecretValue", [target], attempts)
         return outcomes
 
     def wave(self, keys: list[Any]) -> Generator[Any, Any, dict[Any, bool]]:
@@ -79,18 +90,39 @@ class Process:
         return {k: v for result in results for k, v in result.items()}
 
     def load(self, keys: list[Any], throttle_timeout: float) -> Generator[Any, Any, dict[Any, bool]]:
-        """`ValueCache._fetch_owned`: a wave, then `_retry_throttled` with `cache.backoff` to the deadline."""
+        """`ValueCache._fetch_owned`: a wave, then the library's `_backoff.throttled_rounds` to the deadline.
+
+        The rounds are the library's generator itself, driven here: its waits become `Sleep`s, and each of
+        its requests one planned request of `ATTEMPTS_PER_ROUND` botocore attempts.
+        """
         outcomes = yield from self.wave(keys)
-        deadline = self.fleet.now + throttle_timeout
-        attempt = 0
+        if throttle_timeout <= 0:
+            return outcomes
+        fetched: dict[Any, Outcome] = {k: ANSWERED if ok else THROTTLED for k, ok in outcomes.items()}
+        steps = _backoff.throttled_rounds(
+            keys,
+            fetched,
+            batches=lambda again: [batch for _, batch in plan(again)],
+            deadline=self.fleet.now + throttle_timeout,
+            fallback=lambda key: key in self.entries,
+            timer=lambda: self.fleet.now,
+            rng=self.rng.random,
+            cap=self.throttle_cap,
+            attempts=OPTIONS.max_attempts,
+        )
+        reply: Mapping[Any, Outcome] | None = None
         while True:
-            again = [k for k in keys if not outcomes[k] and k not in self.entries]
-            left = deadline - self.fleet.now
-            if not again or left <= 0 or throttle_timeout <= 0:
-                return outcomes
-            attempt += 1
-            yield Sleep(min(left, cache.backoff(attempt, self.rng.random(), self.throttle_cap)))
-            outcomes.update((yield from self.wave(again)))
+            try:
+                step = steps.send(reply)
+            except StopIteration:
+                return {k: fetched[k] is ANSWERED for k in keys}
+            if isinstance(step, _backoff.Wait):
+                yield Sleep(step.seconds)
+                reply = None
+            else:
+                ((op, batch),) = plan(step.keys)
+                answers = yield from self.request(op, batch, _backoff.ATTEMPTS_PER_ROUND)
+                reply = {k: ANSWERED if ok else THROTTLED for k, ok in answers.items()}
 
     def settle(self, outcomes: dict[Any, bool]) -> None:
         """`_entry.settle`: a value gets a jittered life; a failed refresh backs off, served stale."""

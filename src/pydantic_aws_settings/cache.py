@@ -28,7 +28,9 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Single flight**: when several loads need the same missing entry at once, the first one fetches it and
   the others wait for that fetch; a load is never blocked by entries it does not need.
 - **Throttled**: a load with nothing to fall back on retries throttled keys with jittered exponential
-  backoff for up to `throttle_timeout` seconds, so that a fleet starting at once converges.
+  backoff for up to `throttle_timeout` seconds, so that a fleet starting at once converges: rounds after
+  a full-jitter wait of at most 8 s, each sending the throttled requests one at a time (one botocore
+  attempt each) and ending at the first that is throttled again (`_backoff.throttled_rounds`).
 - With a TTL of 0 nothing is stored (concurrent identical fetches are still coalesced).
 - **Wall-clock ages**: the default clock (`_clock.FreezeProofClock`) is monotonic, but also moves forward when
   the wall clock jumps ahead of it, so an entry never outlives its TTL in wall-clock time even when the
@@ -59,7 +61,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from cachetools import LRUCache
 
 from pydantic_aws_settings import _entry
-from pydantic_aws_settings._backoff import MAX_BACKOFF, backoff, retry_throttled
+from pydantic_aws_settings._backoff import MAX_BACKOFF, Retries, backoff, retry_throttled
 from pydantic_aws_settings._clock import FreezeProofClock
 from pydantic_aws_settings.fetch import FetchFailure, Outcome
 
@@ -121,6 +123,7 @@ class ValueCache(Generic[K]):
         *,
         refresh_ahead: float = 0.0,
         throttle_timeout: float = 0.0,
+        retries: Retries[K] | None = None,
         retry_fetch: Callable[[list[K]], Mapping[K, Outcome]] | None = None,
     ) -> dict[K, Outcome]:
         """Return an outcome for every key, fetching those neither fresh, stale-servable nor in flight.
@@ -135,6 +138,8 @@ class ValueCache(Generic[K]):
             refresh_ahead: seconds before an entry's freshness ends in which a load refreshes it in the
                 background (0: off).
             throttle_timeout: seconds a key with nothing to fall back on is retried while throttled.
+            retries: how throttled keys are split into requests and sent again, one request at a time
+                (`_backoff.throttled_rounds`); by default all of them in one call of `fetch` a round.
             retry_fetch: fetches the keys of a background retry after a backoff, when all of them are
                 failing (default: `fetch`); the resolver's makes one attempt per request.
         """
@@ -188,7 +193,7 @@ class ValueCache(Generic[K]):
             refresh = retry_fetch if retry_fetch is not None and failing == len(ahead) else fetch
             self._background(lambda: self._fetch_owned(ahead, refresh, ttl, max_stale, {}, 0.0))
         if mine:
-            self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout)
+            self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout, retries)
         for key, flight in waiting.items():
             flight.done.wait()
             outcomes[key] = flight.outcome
@@ -202,14 +207,16 @@ class ValueCache(Generic[K]):
         max_stale: float,
         outcomes: dict[K, Outcome],
         throttle_timeout: float,
+        retries: Retries[K] | None = None,
     ) -> None:
         fetched: dict[K, Outcome] = {}
         try:
             fetched = self._call(fetch, keys)
             if throttle_timeout > 0:
+                plan = retries or Retries(lambda again: [again], fetch)
                 retry_throttled(
                     keys,
-                    lambda again: self._call(fetch, again),
+                    Retries(plan.batches, lambda again: self._call(plan.fetch, again), plan.attempts),
                     fetched,
                     timeout=throttle_timeout,
                     fallback=self._has_entry,

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_aws_settings import credentials
+from pydantic_aws_settings._backoff import ATTEMPTS_PER_ROUND, Retries
 from pydantic_aws_settings._state import state
 from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exception, fetcher_for
 from pydantic_aws_settings.references import Reference, format_reference
@@ -99,14 +100,13 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         return []
     targets = targets_for(refs, options)
 
-    def fetch(keys: list[Target], options: Options = options) -> dict[Target, Outcome]:
+    def fetch(keys: list[Target]) -> dict[Target, Outcome]:
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, options, load))
 
-    def retry(keys: list[Target]) -> dict[Target, Outcome]:
-        """A retry of failing entries after their backoff: one attempt per request, the round is the retry."""
-        return fetch(keys, options._replace(max_attempts=1))
-
+    # A retry is one attempt per request (the round is the retry): the throttled rounds of a load with
+    # nothing to fall back on, and the background retry of failing entries after their backoff.
+    retries = _retries(options)
     outcomes = state().cache.get_many(
         dict.fromkeys(targets),
         fetch,
@@ -114,9 +114,35 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         options.max_stale,
         refresh_ahead=options.refresh_window,
         throttle_timeout=options.throttle_timeout,
-        retry_fetch=retry,
+        retries=retries,
+        retry_fetch=retries.fetch,
     )
     return [outcomes[target] for target in targets]
+
+
+def _retries(options: Options) -> Retries[Target]:
+    """Throttled retries: the wave's requests (`_batches`), each sent alone with one botocore attempt."""
+    once = options._replace(max_attempts=ATTEMPTS_PER_ROUND)
+
+    def fetch(keys: list[Target]) -> dict[Target, Outcome]:
+        load = object()
+        return credentials.for_load(load, lambda: _wave(keys, once, load))
+
+    return Retries(lambda keys: _batches(keys, options), fetch, options.max_attempts)
+
+
+def _batches(targets: list[Target], options: Options) -> list[list[Target]]:
+    """The targets of each request a wave sends, by its group's fetcher (one batch behind an agent)."""
+    if options.agent_url:
+        return [targets]
+    groups: dict[tuple[Any, ...], dict[Reference, Target]] = defaultdict(dict)
+    for target in targets:
+        groups[(target.identity, target.region, target.ref.service)][target.ref] = target
+    return [
+        [group[ref] for ref in batch]
+        for (_, _, service), group in groups.items()
+        for batch in fetcher_for(service).batches(list(group))
+    ]
 
 
 def fresh_until(refs: Sequence[Reference], options: Options) -> float | None:

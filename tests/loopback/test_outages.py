@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pydantic_aws_settings import AWSBaseSettings, LiveSettings, _state
+from pydantic_aws_settings._backoff import throttle_backoff
 from pydantic_aws_settings.cache import MAX_BACKOFF, ValueCache, backoff
 from pydantic_aws_settings.fetch import Fetched, FetchFailure
 
@@ -279,19 +280,22 @@ class TestRememberedAbsence:
 class TestThrottled:
     """A load with nothing to fall back on retries throttled requests until THROTTLE_TIMEOUT."""
 
-    def test_cold_load_converges(self, cache: ValueCache[str], clock: Clock) -> None:
-        """Throttled twice, then answered: the load gets the value after two jittered sleeps."""
+    def test_cold_load_converges(self, clock: Clock, held: Held) -> None:
+        """Throttled twice, then answered: the load gets the value after two full-jitter sleeps."""
+        cache: ValueCache[str] = ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep, background=held)
         fetch = Script(THROTTLED, THROTTLED, GOOD)
         assert load(cache, fetch, throttle_timeout=120.0) == GOOD
         assert fetch.calls == 3
-        assert clock.slept == [backoff(1, 0.0), backoff(2, 0.0)]
+        assert clock.slept == [throttle_backoff(1, 0.5), throttle_backoff(2, 0.5)] == [0.5, 1.0]
 
-    def test_gives_up_after_the_timeout(self, cache: ValueCache[str], clock: Clock) -> None:
+    def test_gives_up_after_the_timeout(self, clock: Clock, held: Held) -> None:
         """Throttled for ever: the load fails once THROTTLE_TIMEOUT has passed, having slept no longer."""
+        cache: ValueCache[str] = ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep, background=held)
         fetch = Script(THROTTLED)
         assert load(cache, fetch, throttle_timeout=120.0) == THROTTLED
         assert sum(clock.slept) == pytest.approx(120.0)
-        assert 5 < fetch.calls < 20
+        # Waits of 0.5, 1, 2 s, then 4 s (half the 8 s cap) until the 120 s are used: 33 rounds.
+        assert fetch.calls == 1 + 33
 
     def test_no_retry_when_a_stale_value_exists(self, cache: ValueCache[str], clock: Clock) -> None:
         """An expired entry is served stale when the refresh is throttled: nothing waits for the quota."""
@@ -354,7 +358,7 @@ class TestLoads:
         aws_proxy.inject("GetParameters", "ThrottlingException", times=4)
         assert app().flag == "off"  # type: ignore[attr-defined]
         assert aws_proxy.counts["GetParameters"] == 5
-        assert clock.slept == [backoff(n, 0.0) for n in range(1, 5)]
+        assert clock.slept == [throttle_backoff(n, 0.0) for n in range(1, 5)]
 
 
 class TestLiveSettings:

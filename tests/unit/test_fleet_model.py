@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import fleet_model as model
 import fleet_process as proc
-from pydantic_aws_settings import _state, cache
+from pydantic_aws_settings import _backoff, _state, cache
 from pydantic_aws_settings.fetch import secretsmanager, ssm
 from pydantic_aws_settings.options import Options
 
@@ -125,7 +125,12 @@ def test_the_floor_matches_a_simulated_random_fleet() -> None:
 
 
 def test_a_load_that_stays_throttled_gives_up_after_the_throttle_timeout() -> None:
-    """A cold load throttled throughout: botocore's 3 attempts a call, given up at the throttle timeout."""
+    """A cold load throttled throughout: its first wave, then the library's rounds until the timeout.
+
+    The first wave is 3 batches of botocore's 3 attempts; each retry round after it is one request of one
+    attempt (`_backoff.throttled_rounds`), at most THROTTLE_CAP (8 s) after the previous one. (Before the
+    rounds, every retry was the whole wave again, 3 batches of 3 attempts.)
+    """
     fleet = model.Fleet(quotas={**UNLIMITED, "ssm": 1e-9})
     fleet.buckets["ssm"].tokens = 0.0
     targets, decrypted = model.configuration()
@@ -134,8 +139,30 @@ def test_a_load_that_stays_throttled_gives_up_after_the_throttle_timeout() -> No
     assert fleet.failed == 1
     assert not fleet.started
     ssm_times = [t for t, op, _ in fleet.log if op == "GetParameters"]
-    assert len(ssm_times) % Options().max_attempts == 0  # botocore's 3 attempts, every time
-    assert Options().throttle_timeout <= max(ssm_times) <= Options().throttle_timeout + 40
+    first = 3 * Options().max_attempts
+    rounds = ssm_times[first:]
+    gaps = [b - a for a, b in itertools.pairwise(ssm_times[first - 1 :])]
+    assert rounds
+    assert max(gaps) <= _backoff.THROTTLE_CAP + fleet.rtt
+    assert Options().throttle_timeout <= max(ssm_times) <= Options().throttle_timeout + 10
+    assert len(rounds) >= Options().throttle_timeout / _backoff.THROTTLE_CAP
+
+
+def test_a_throttled_round_of_the_model_is_one_request() -> None:
+    """With one request let through every 10 s, the model's load sends one request a throttled round."""
+    fleet = model.Fleet(quotas={**UNLIMITED, "ssm": 0.1})
+    fleet.buckets["ssm"].tokens, fleet.buckets["ssm"].burst = 0.0, 1.0
+    targets, decrypted = model.configuration()
+    fleet.spawn(proc.Process(fleet, random.Random(2), targets, decrypted).start(0.0))
+    fleet.run(1e9)
+    assert fleet.failed == 0
+    answered = [t for t, op, ok in fleet.log if op == "GetParameters" and ok]
+    throttled_after_first_wave = [
+        t for t, op, ok in fleet.log[3 * Options().max_attempts :] if op == "GetParameters" and not ok
+    ]
+    assert len(answered) == 3
+    # Every throttled request after the first wave is a round of its own: none shares its time.
+    assert len(set(throttled_after_first_wave)) == len(throttled_after_first_wave)
 
 
 def test_the_token_bucket_answers_its_rate_and_one_second_of_burst() -> None:

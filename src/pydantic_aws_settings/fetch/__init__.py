@@ -173,6 +173,13 @@ class Fetcher(Protocol):
         """Yield the requests that fetch `targets` with `client`, each returning outcomes by target."""
         ...
 
+    def batches(self, targets: Sequence[Any], /) -> list[list[Any]]:
+        """The targets of each request `plan` would yield, in the same order.
+
+        Throttled retries send them one at a time (`_backoff.throttled_rounds`).
+        """
+        ...
+
 
 #: The fetcher module of each service, imported on first use.
 SERVICES = {

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.references import SecretReference
 
-__all__ = ["BATCH_SIZE", "DENIAL_MEMORY", "DenialMemory", "fetch_batch", "fetch_one", "plan"]
+__all__ = ["BATCH_SIZE", "DENIAL_MEMORY", "DenialMemory", "batches", "fetch_batch", "fetch_one", "plan"]
 
 BATCH_SIZE = 20
 
@@ -86,6 +86,13 @@ def is_current(target: SecretReference) -> bool:
     return target.version is None and target.stage in (None, "AWSCURRENT")
 
 
+def batches(targets: Sequence[SecretReference]) -> list[list[SecretReference]]:
+    """The targets of each request `plan` sends, in order: batches of current versions, then one each."""
+    current = list(dict.fromkeys(t for t in targets if is_current(t)))
+    others = dict.fromkeys(t for t in targets if not is_current(t))
+    return [current[i : i + BATCH_SIZE] for i in range(0, len(current), BATCH_SIZE)] + [[t] for t in others]
+
+
 def plan(
     client: SecretsManagerClient, targets: Sequence[SecretReference]
 ) -> Iterator[Callable[[], dict[SecretReference, Outcome]]]:
@@ -93,11 +100,11 @@ def plan(
     from pydantic_aws_settings._state import state
 
     denials = state().denials
-    current = list(dict.fromkeys(t for t in targets if is_current(t)))
-    for start in range(0, len(current), BATCH_SIZE):
-        yield functools.partial(fetch_batch, client, current[start : start + BATCH_SIZE], denials)
-    for target in dict.fromkeys(t for t in targets if not is_current(t)):
-        yield functools.partial(_one, client, target)
+    for batch in batches(targets):
+        if is_current(batch[0]):
+            yield functools.partial(fetch_batch, client, batch, denials)
+        else:
+            yield functools.partial(_one, client, batch[0])
 
 
 def _one(client: SecretsManagerClient, target: SecretReference) -> dict[SecretReference, Outcome]:

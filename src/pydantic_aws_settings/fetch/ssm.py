@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.references import ParameterReference
 
-__all__ = ["BATCH_SIZE", "fetch_names", "fetch_path", "plan"]
+__all__ = ["BATCH_SIZE", "batches", "fetch_names", "fetch_path", "plan"]
 
 BATCH_SIZE = 10
 
@@ -58,15 +58,21 @@ def _batches(targets: Sequence[ParameterReference]) -> Iterator[list[ParameterRe
     yield from batches
 
 
+def batches(targets: Sequence[ParameterReference]) -> list[list[ParameterReference]]:
+    """The targets of each request `plan` sends, in order: batches of names, then one path each."""
+    unique = list(dict.fromkeys(targets))
+    return [*_batches([t for t in unique if not t.is_path]), *([t] for t in unique if t.is_path)]
+
+
 def plan(
     client: SSMClient, targets: Sequence[ParameterReference]
 ) -> Iterator[Callable[[], dict[ParameterReference, Outcome]]]:
     """Split targets into requests: GetParameters batches of names, one paginated read per path."""
-    unique = list(dict.fromkeys(targets))
-    for batch in _batches([t for t in unique if not t.is_path]):
-        yield functools.partial(fetch_names, client, batch)
-    for target in (t for t in unique if t.is_path):
-        yield functools.partial(_path_outcomes, client, target)
+    for batch in batches(targets):
+        if batch[0].is_path:
+            yield functools.partial(_path_outcomes, client, batch[0])
+        else:
+            yield functools.partial(fetch_names, client, batch)
 
 
 def _path_outcomes(client: SSMClient, target: ParameterReference) -> dict[ParameterReference, Outcome]:
