@@ -21,8 +21,9 @@ fetched            fresh until (TTL x jitter)                       stale until 
 - **Stale-if-error**: when a refresh fails for any reason but "it does not exist", the last value is
   served until `max_stale` seconds past its life. After each failure no request is sent for the entry
   until a backoff has passed (about 1 s, doubling with jitter, at most 60 s and never more than the TTL);
-  then one background refresh tries again, through `retry_fetch` (one attempt per request: the round is
-  the retry) when every entry it refreshes is failing. One WARNING when an entry starts being served
+  then one background refresh of the failing entries alone (never with healthy ones, never in a fetch a
+  load waits for) tries again, through `retry_fetch` (one attempt per request: the round is the
+  retry). One WARNING when an entry starts being served
   stale, one INFO when it is fresh again. An answer that it does not exist replaces the value (never
   served stale).
 - **Single flight**: when several loads need the same missing entry at once, the first one fetches it and
@@ -140,16 +141,16 @@ class ValueCache(Generic[K]):
             throttle_timeout: seconds a key with nothing to fall back on is retried while throttled.
             retries: how throttled keys are split into requests and sent again, one request at a time
                 (`_backoff.throttled_rounds`); by default all of them in one call of `fetch` a round.
-            retry_fetch: fetches the keys of a background retry after a backoff, when all of them are
-                failing (default: `fetch`); the resolver's makes one attempt per request.
+            retry_fetch: fetches the keys of a background retry after a backoff (failing entries only,
+                in a fetch of their own; default: `fetch`); the resolver's makes one attempt per request.
         """
         outcomes: dict[K, Outcome] = {}
         mine: list[K] = []
         ahead: list[K] = []
+        retry: list[K] = []  # failing entries past their backoff: a background fetch of their own
         fresh: list[K] = []  # refreshed with the others when one of them is due
         due = expired = False  # an entry is due (in its refresh-ahead window, or expired: then it waits)
         waiting: dict[K, _Flight] = {}
-        failing = 0  # how many of `ahead` are retried after a backoff
         with self._lock:
             now = self._timer()
             data, flights = self._entries, self._flights
@@ -176,9 +177,11 @@ class ValueCache(Generic[K]):
                         entry.value
                     )  # refresh ahead, or retry after the backoff: in the background
                     flights[key] = _Flight()
-                    ahead.append(key)
-                    due = due or not entry.failures  # its refresh, not a retry after a failure
-                    failing += entry.failures > 0
+                    if entry.failures:  # a retry: never with healthy entries, never waited for
+                        retry.append(key)
+                    else:
+                        ahead.append(key)
+                        due = True
                 else:  # expired, nothing known to be wrong: this load refreshes it and waits
                     flights[key] = _Flight()
                     mine.append(key)
@@ -190,8 +193,10 @@ class ValueCache(Generic[K]):
         if ahead and mine:  # this load waits anyway: one request for both, not a second in the background
             mine += ahead
         elif ahead:
-            refresh = retry_fetch if retry_fetch is not None and failing == len(ahead) else fetch
-            self._background(lambda: self._fetch_owned(ahead, refresh, ttl, max_stale, {}, 0.0))
+            self._background(lambda: self._fetch_owned(ahead, fetch, ttl, max_stale, {}, 0.0))
+        if retry:  # apart: a request refused for a failing entry's sake must not fail healthy ones with it
+            refresh = retry_fetch if retry_fetch is not None else fetch
+            self._background(lambda: self._fetch_owned(retry, refresh, ttl, max_stale, {}, 0.0))
         if mine:
             self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout, retries)
         for key, flight in waiting.items():

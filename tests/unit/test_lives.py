@@ -14,7 +14,7 @@ from pydantic_aws_settings.fetch import Fetched, FetchFailure
 from support.clocks import FakeClock
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
+    from collections.abc import Callable, Hashable
 
 TTL = 100.0
 
@@ -182,3 +182,62 @@ class TestRefreshedTogether:
         clock.advance(5.0)
         load(cache, fetch, "a", "b")
         assert fetch.calls == [["a"], ["b"], ["a"]]
+
+
+def deferred() -> tuple[FakeClock, ValueCache[str], list[Callable[[], None]]]:
+    """A cache on a fake clock, every draw 0 (full lives), its background work kept until a test runs it."""
+    clock, pending = FakeClock(), []
+    cache: ValueCache[str] = ValueCache(timer=clock, rng=lambda: 0.0, background=pending.append)
+    return clock, cache, pending
+
+
+class TestRetriesApart:
+    """A failing entry's retry is fetched apart: not with healthy entries, nor in a fetch a load waits for."""
+
+    @staticmethod
+    def _failing_r(clock: FakeClock, cache: ValueCache[str], fetch: Fetches) -> None:
+        """Key r fetched at 0, d at 10, f at 40 (lives of 100 s); r's refresh at 100 is denied: r is stale."""
+        load(cache, fetch, "r")
+        clock.advance(10.0)
+        load(cache, fetch, "d")
+        clock.advance(30.0)
+        load(cache, fetch, "f")
+        clock.advance(60.0)
+        denied = FetchFailure("AccessDeniedException", "denied")
+        cache.get_many(["r"], lambda keys: dict.fromkeys(keys, denied), TTL, 86400.0)
+        assert cache._entries["r"].failures == 1
+        clock.advance(5.0)  # r's backoff (at most 1 s) is over; d is in its refresh-ahead window; f fresh
+
+    def test_a_retry_is_not_merged_with_a_healthy_refresh(self) -> None:
+        """The retry of r and the refresh ahead of d (with f along) are two background fetches, not one.
+
+        Before, one fetch asked for d, f and r together: a refusal of the whole request for r's sake (an
+        AccessDenied answers a GetParameters for all its names) failed d and f too, which were then retried
+        with r, failing with it, every backoff, until their stale window ran out.
+        """
+        clock, cache, pending = deferred()
+        fetch = Fetches()
+        self._failing_r(clock, cache, fetch)
+        outcomes = cache.get_many(["r", "d", "f"], fetch, TTL, 86400.0, refresh_ahead=10.0)
+        assert set(outcomes) == {"r", "d", "f"}  # all at once, from the cache
+        assert len(pending) == 2
+        for work in pending:
+            work()
+        assert sorted(fetch.calls[3:]) == [["d", "f"], ["r"]]
+
+    def test_a_load_waiting_for_an_expired_entry_does_not_wait_for_a_retry(self) -> None:
+        """A key this load must wait for, and r due for a retry: the key is fetched here, r in the background.
+
+        Before, r's retry joined the fetch the load waited for: during r's outage the load waited for
+        r's failing request as well (up to the timeouts), where the contract retries it in the background.
+        """
+        clock, cache, pending = deferred()
+        fetch = Fetches()
+        self._failing_r(clock, cache, fetch)
+        load(cache, fetch, "new")  # a key never stored: fetched by this load, which waits for it
+        assert fetch.calls[3:] == [["new"]]
+        load(cache, fetch, "r", "new2")
+        assert fetch.calls[4:] == [["new2"]]
+        assert len(pending) == 1
+        pending[0]()
+        assert fetch.calls[5:] == [["r"]]
