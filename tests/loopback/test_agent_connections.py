@@ -153,3 +153,30 @@ def test_a_new_process_probes_the_parameter_route_once(
     else:
         assert cache.counts == {"/systemsmanager/parameters/get": 1, "/secretsmanager/get": SECRETS}
         assert aws_proxy.counts == {"GetParameters": 3}
+
+
+def test_an_agent_that_never_answers_costs_each_asker_one_timeout(
+    monkeypatch: pytest.MonkeyPatch, sm: Any, sm_agent: FakeSecretsManagerAgent, aws_proxy: Any
+) -> None:
+    """The agent accepts and never answers: each asker waits for it once, then sends what is left to AWS.
+
+    Before, an asker asked the hung agent for every target it took, one read timeout each, and sent
+    each to AWS alone: with one worker, 6 secrets cost 6 timeouts in a row and 6 BatchGetSecretValue.
+    """
+    monkeypatch.setenv("PYDANTIC_AWS_MAX_WORKERS", "1")  # one asker: it takes every secret in turn
+    monkeypatch.setenv("PYDANTIC_AWS_READ_TIMEOUT", "0.3")
+    names = [f"h{i}" for i in range(6)]
+    for name in names:
+        sm.create_secret(Name=name, SecretString=f"v{name}")
+        monkeypatch.setenv(f"APP_{name.upper()}", f"secretsmanager:{name}")
+    sm_agent.hold = threading.Event()
+    try:
+        with collecting() as records:
+            settings = settings_class(**dict.fromkeys(names, str))()
+    finally:
+        sm_agent.hold.set()
+    assert [getattr(settings, name) for name in names] == [f"v{name}" for name in names]
+    assert sm_agent.counts == {"/secretsmanager/get": 1}  # once per asker, not once per secret
+    assert aws_proxy.counts == {"BatchGetSecretValue": 1}  # the asker's rest in one batch
+    ours = [r for r in records.records if r.name == "pydantic_aws_settings" and r.levelno >= logging.WARNING]
+    assert len(ours) == 1

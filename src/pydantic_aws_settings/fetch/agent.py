@@ -27,7 +27,6 @@ outcome per target, whichever way it was fetched.
 
 from __future__ import annotations
 
-import collections
 import functools
 import http.client
 import logging
@@ -45,7 +44,6 @@ from pydantic_aws_settings.fetch._agent_http import TOKEN_HEADER, Connections
 from pydantic_aws_settings.fetch._agent_memory import RETRY_AFTER
 
 if TYPE_CHECKING:
-    from collections import deque
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from pydantic_aws_settings.fetch import Fetcher, Request
@@ -150,15 +148,16 @@ def plan(
         ]
         if answer is not None:
             yield lambda: answer
-        asked = collections.deque(t for t in unique if t not in direct and t != probed)
+        asked = [t for t in unique if t not in direct and t != probed]
         fallback = functools.partial(_from_aws, fetcher, client)
         if asked:
-            # As many askers as the load may run at once, each taking the next target until none is
-            # left, on the kept-alive connections that every asker of this agent shares.
+            # As many askers as the load may run at once, each with its share of the targets, on the
+            # kept-alive connections that every asker of this agent shares.
             askers = min(options.max_workers, len(asked))
+            rest = functools.partial(_rest_from_aws, fetcher, client)
             connections.join(askers)
-            for _ in range(askers):
-                yield functools.partial(_asker, agent, connections, asked, fallback)
+            for share in range(askers):
+                yield functools.partial(_asker, agent, connections, asked[share::askers], fallback, rest)
         if direct:
             yield from _aws_requests(fetcher, client, direct)
     finally:
@@ -221,6 +220,23 @@ def _from_aws(fetcher: Fetcher, client: Callable[[], Any], target: Any) -> Outco
     return outcomes.get(target, incomplete("no request answered for this reference"))
 
 
+def _rest_from_aws(fetcher: Fetcher, client: Callable[[], Any], targets: list[Any]) -> dict[Any, Outcome]:
+    """Fetch targets from AWS in the service's batches, one request after another (the agent failed)."""
+    outcomes: dict[Any, Outcome] = {}
+    for request in _aws_requests(fetcher, client, targets):
+        outcomes.update(request())
+    missing = incomplete("no request answered for this reference")
+    return {target: outcomes.get(target, missing) for target in targets}
+
+
+class _Unreachable(Exception):
+    """The agent could not be used for a target (refused, timed out, 429, 5xx): an asker stops asking."""
+
+
+def _stop(target: Any) -> Outcome:
+    raise _Unreachable
+
+
 def _query(target: Any) -> str:
     def q(value: str) -> str:
         return urllib.parse.quote(value, safe="")
@@ -256,39 +272,51 @@ def _unreachable_now(agent: Agent, why: str) -> None:
 
 
 def _asker(
-    agent: Agent, connections: Connections, targets: deque[Any], fallback: Callable[[Any], Outcome]
+    agent: Agent,
+    connections: Connections,
+    targets: list[Any],
+    fallback: Callable[[Any], Outcome],
+    rest: Callable[[list[Any]], dict[Any, Outcome]],
 ) -> dict[Any, Outcome]:
-    """Ask the agent for the next target of `targets` (shared with the other askers) until none is left.
+    """Ask the agent for each of `targets` (this asker's share) in turn.
 
-    Whatever the agent cannot serve goes to AWS (`fallback`).
+    Whatever the agent cannot serve goes to AWS (`fallback`). Once the agent could not be used (refused,
+    timed out, 429, 5xx), the asker stops asking it: that target and the ones after it go to AWS in the
+    service's batches (`rest`), so that a hung agent costs each asker one timeout, not one a target.
     """
     outcomes: dict[Any, Outcome] = {}
     try:
-        while True:
+        for index, target in enumerate(targets):
             try:
-                target = targets.popleft()  # atomic: each target is taken by one asker
-            except IndexError:
-                return outcomes
-            outcomes.update(_ask(agent, connections, target, fallback))
+                outcomes.update(_ask(agent, connections, target, fallback, unreachable=_stop))
+            except _Unreachable:
+                outcomes.update(rest(targets[index:]))
+                break
+        return outcomes
     finally:
         connections.done()
 
 
 def _ask(
-    agent: Agent, connections: Connections, target: Any, fallback: Callable[[Any], Outcome]
+    agent: Agent,
+    connections: Connections,
+    target: Any,
+    fallback: Callable[[Any], Outcome],
+    unreachable: Callable[[Any], Outcome] | None = None,
 ) -> dict[Any, Outcome]:
+    """Ask the agent for one target; `unreachable` (by default `fallback`) serves it if the agent cannot."""
     if agent.token is None:
         return {target: no_token(agent.url, agent.token_source)}
     try:
         status, body = connections.get(_query(target))
     except (OSError, http.client.HTTPException) as exc:
         _unreachable_now(agent, type(exc).__name__)
-        return {target: fallback(target)}
+        return {target: (unreachable or fallback)(target)}
     if _log.isEnabledFor(logging.DEBUG):  # the reference's text costs more than the request's parsing
         _log.debug("the node-local cache at %s answered HTTP %s for %s", agent.url, status, _name(target))
     if status == 429 or status >= 500:
         _unreachable_now(agent, f"HTTP {status}")
-        return {target: fallback(target)}
+        return {target: (unreachable or fallback)(target)}
     _answered(agent)
     if target.service == "ssm" and status != 404:
         state().agents.parameter_route_found(agent.url)
