@@ -53,6 +53,7 @@ misses must share one fetch; `TTLCache` offers none of the three, so only its LR
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -192,11 +193,17 @@ class ValueCache(Generic[K]):
                 (mine if expired else ahead).extend(fresh)
         if ahead and mine:  # this load waits anyway: one request for both, not a second in the background
             mine += ahead
-        elif ahead:
-            self._background(lambda: self._fetch_owned(ahead, fetch, ttl, max_stale, {}, 0.0))
-        if retry:  # apart: a request refused for a failing entry's sake must not fail healthy ones with it
-            refresh = retry_fetch if retry_fetch is not None else fetch
-            self._background(lambda: self._fetch_owned(retry, refresh, ttl, max_stale, {}, 0.0))
+            ahead = []
+        # A retry apart: a request refused for a failing entry's sake must not fail healthy ones with it.
+        batches = [(batch, f) for batch, f in ((ahead, fetch), (retry, retry_fetch or fetch)) if batch]
+        for index, (batch, refresh) in enumerate(batches):
+            try:
+                self._background(
+                    functools.partial(self._fetch_owned, batch, refresh, ttl, max_stale, {}, 0.0)
+                )
+            except BaseException:  # no thread to be had: give up this load's flights, none will end them
+                self._release([key for left, _ in batches[index:] for key in left] + mine)
+                raise
         if mine:
             self._fetch_owned(mine, fetch, ttl, max_stale, outcomes, throttle_timeout, retries)
         for key, flight in waiting.items():
@@ -247,6 +254,18 @@ class ValueCache(Generic[K]):
                     if flight is not None:
                         flight.outcome = outcome
                         flight.done.set()
+
+    def _release(self, keys: list[K]) -> None:
+        """Drop the flights of keys no fetch will settle, waking their waiters with what the cache has."""
+        with self._lock:
+            now = self._timer()
+            for key in keys:
+                flight = self._flights.pop(key, None)
+                if flight is not None:
+                    entry = self._live(key, now)
+                    if entry is not None:
+                        flight.outcome = entry.value
+                    flight.done.set()
 
     @staticmethod
     def _call(fetch: Callable[[list[K]], Mapping[K, Outcome]], keys: list[K]) -> dict[K, Outcome]:

@@ -241,3 +241,30 @@ class TestRetriesApart:
         assert len(pending) == 1
         pending[0]()
         assert fetch.calls[5:] == [["r"]]
+
+
+def test_a_refresh_that_could_not_start_leaves_no_flight_behind() -> None:
+    """Starting the background refresh fails (no thread to be had): the next load refreshes the entry.
+
+    Before, the refresh-ahead's flight stayed registered: every later load took the entry as being
+    refreshed and served it, never refreshing it, and once its stale window ended waited for that flight
+    for ever.
+    """
+    clock = FakeClock()
+    starts: list[Callable[[], None]] = []
+
+    def background(work: Callable[[], None]) -> None:
+        if not starts:
+            starts.append(work)
+            raise RuntimeError("can't start new thread")
+        work()
+
+    cache: ValueCache[str] = ValueCache(timer=clock, rng=lambda: 0.0, background=background)
+    fetch = Fetches()
+    load(cache, fetch, "a", ahead=10.0)
+    clock.advance(95.0)  # in a's refresh-ahead window
+    with pytest.raises(RuntimeError):
+        load(cache, fetch, "a", ahead=10.0)
+    assert cache._flights == {}
+    load(cache, fetch, "a", ahead=10.0)
+    assert fetch.calls == [["a"], ["a"]]
