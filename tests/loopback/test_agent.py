@@ -383,6 +383,27 @@ class TestLambdaExtension:
         assert extension.counts == {}
         assert aws_proxy.counts == {}
 
+    @pytest.mark.parametrize("kind", ["ssm", "secretsmanager"])
+    def test_a_token_that_is_no_header_value_is_named_not_shown(
+        self, monkeypatch: pytest.MonkeyPatch, sm: Any, ssm: Any, extension: FakeLambdaExtension, kind: str
+    ) -> None:
+        """A token with a line break inside (a file of two lines): an error naming its source, without it.
+
+        Before, http.client refused the header with a ValueError that quotes the value; on the parameter
+        route's probe (a new process's first load of a parameter) the plan's failure took the exception's
+        text, and the token was printed in the ResolutionError.
+        """
+        _seed(sm, ssm)
+        monkeypatch.delenv("AWS_SESSION_TOKEN")
+        monkeypatch.setenv("PYDANTIC_AWS_AGENT_TOKEN", f"{TOKEN}\nsecond-line")
+        monkeypatch.setenv("APP_X", "ssm:/app/url" if kind == "ssm" else "secretsmanager:prod/bin")
+        with collecting() as records, pytest.raises(ResolutionError) as caught:
+            settings_class(x=str)()
+        assert "PYDANTIC_AWS_AGENT_TOKEN" in str(caught.value)
+        assert TOKEN not in str(caught.value)
+        assert not [text for text in records.texts if TOKEN in text]
+        assert extension.counts == {}
+
 
 class TestNoBotocore:
     """A load the cache serves wholly is standard library and the package only."""

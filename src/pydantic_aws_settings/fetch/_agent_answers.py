@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic_aws_settings.fetch import Fetched, FetchFailure, Outcome, incomplete, mismatched
 
-__all__ = ["NOWHERE", "TOKEN_VARIABLE", "URL_VARIABLE", "aws_error", "no_token", "refused", "value_of"]
+__all__ = [
+    "NOWHERE",
+    "TOKEN_VARIABLE",
+    "URL_VARIABLE",
+    "aws_error",
+    "bad_token",
+    "no_token",
+    "refused",
+    "value_of",
+]
 
 URL_VARIABLE = "PYDANTIC_AWS_AGENT_URL"
 TOKEN_VARIABLE = "PYDANTIC_AWS_AGENT_TOKEN"  # noqa: S105 - a variable name
@@ -73,6 +82,16 @@ def no_token(url: str, token_source: str) -> FetchFailure:
     return FetchFailure(
         "AgentTokenMissing",
         f"no token for the node-local cache at {url}{tried}: set {TOKEN_VARIABLE} to the token it expects",
+    )
+
+
+def bad_token(url: str, token_source: str) -> FetchFailure:
+    """A token that cannot be sent in a header (a line break, a control or non-ASCII character), unshown."""
+    return FetchFailure(
+        "AgentTokenInvalid",
+        f"the token for the node-local cache at {url} from {token_source} is not a valid header value "
+        f"(a line break, or a character that is not printable ASCII): set {TOKEN_VARIABLE} to the token "
+        "it expects",
     )
 
 

@@ -39,7 +39,7 @@ from pydantic_aws_settings.fetch import Outcome, failure_from_exception, incompl
 from pydantic_aws_settings.fetch._agent_answers import NOWHERE as _NOWHERE
 from pydantic_aws_settings.fetch._agent_answers import TOKEN_VARIABLE as _TOKEN
 from pydantic_aws_settings.fetch._agent_answers import URL_VARIABLE as _URL
-from pydantic_aws_settings.fetch._agent_answers import aws_error, no_token, refused, value_of
+from pydantic_aws_settings.fetch._agent_answers import aws_error, bad_token, no_token, refused, value_of
 from pydantic_aws_settings.fetch._agent_http import TOKEN_HEADER, Connections
 from pydantic_aws_settings.fetch._agent_memory import RETRY_AFTER
 
@@ -307,6 +307,8 @@ def _ask(
     """Ask the agent for one target; `unreachable` (by default `fallback`) serves it if the agent cannot."""
     if agent.token is None:
         return {target: no_token(agent.url, agent.token_source)}
+    if not (agent.token.isascii() and agent.token.isprintable()):  # http.client's refusal would quote it
+        return {target: bad_token(agent.url, agent.token_source)}
     try:
         status, body = connections.get(_query(target))
     except (OSError, http.client.HTTPException) as exc:
