@@ -2,8 +2,8 @@
 
 A fleet's refreshes must not come in step: a thousand processes that started together, or the workers of
 one pre-forking parent, would otherwise refresh in the same seconds, every TTL, and be throttled. Three
-rules spread them, each drawing at random and each only ever *shortening* a life (nothing is served as
-fresh past the TTL it was stored with):
+rules spread them, each drawing at random and none ever lengthening a life past the TTL (nothing is
+served as fresh past the TTL it was stored with; a fork may move an inherited end later, up to it):
 
 - **The first life is wide.** The first value a process stores for a key (a cold load, or the first
   fetch after a snapshot restore) is fresh for between `1 - FIRST_JITTER` and all of the TTL: processes
