@@ -47,3 +47,19 @@ def test_a_forked_child_closes_and_forgets_the_parents_connections() -> None:
     memory.after_fork()
     assert len(closed) == 1
     assert memory.connections("agent", _make, 1) is not shared
+
+
+def test_a_forked_child_closes_the_connections_in_use_at_the_fork() -> None:
+    """A fork while another thread's request is on a connection: the child closes its copy of that one too.
+
+    Before, only the idle connections were closed: the child kept the descriptor of the one in use for
+    its whole life, so the cache's side of it stayed open after the parent closed it.
+    """
+    memory = AgentMemory()
+    shared = memory.connections("agent", _make, 1)
+    closed: list[_Idle] = []
+    shared._open = lambda: _Idle(closed)  # type: ignore[assignment,method-assign,return-value]
+    in_use, reused = shared._take()  # a parent thread's request, in flight at the fork
+    assert not reused
+    memory.after_fork()
+    assert closed == [in_use]

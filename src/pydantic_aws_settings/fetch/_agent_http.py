@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import threading
 import urllib.parse
+import weakref
 from typing import NamedTuple
 
 __all__ = ["Connections"]
@@ -51,6 +52,7 @@ class Connections:
         self._read_timeout = read_timeout
         self._lock = threading.Lock()
         self._idle: list[http.client.HTTPConnection] = []
+        self._every: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()  # idle or in use
         self._users = 0
 
     def join(self, askers: int) -> None:
@@ -68,7 +70,7 @@ class Connections:
             if not reused:
                 raise
             # The cache closed the idle connection before this request reached it: once more, afresh.
-            connection = self._open()
+            connection = self._opened()
             try:
                 answer = self._exchange(connection, path)
             except BaseException:
@@ -90,9 +92,12 @@ class Connections:
             connection.close()
 
     def abandon(self) -> None:
-        """In a forked child: close the inherited connections (the child's descriptors only), lock-free."""
-        idle, self._idle = self._idle, []
-        for connection in idle:
+        """In a forked child: close the inherited connections (the child's descriptors only), lock-free.
+
+        Those a parent thread was using at the fork too: nothing in the child will give them back.
+        """
+        inherited, self._idle = [*self._idle, *self._every], []
+        for connection in inherited:
             connection.close()
         self._lock = threading.Lock()
         self._users = 0
@@ -101,7 +106,13 @@ class Connections:
         with self._lock:
             if self._idle:
                 return self._idle.pop(), True
-        return self._open(), False
+        return self._opened(), False
+
+    def _opened(self) -> http.client.HTTPConnection:
+        connection = self._open()
+        with self._lock:
+            self._every.add(connection)
+        return connection
 
     def _open(self) -> http.client.HTTPConnection:
         kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
