@@ -89,6 +89,7 @@ class Flights:
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: Counter[str] = field(default_factory=Counter)
     succeeded: Counter[str] = field(default_factory=Counter)
+    finished: Counter[str] = field(default_factory=Counter)  # ended, whether they worked or not
     running: Counter[Any] = field(default_factory=Counter)  # fetches in flight, by target
     most: Counter[str] = field(default_factory=Counter)  # the most fetches of one target at once, by batch
 
@@ -101,14 +102,15 @@ class Flights:
                 self.started[name] += 1
                 self.running.update(targets)
                 self.most[name] = max(self.most[name], *(self.running[t] for t in targets))
+            outcomes: dict[Any, Any] | None = None
             try:
                 outcomes = fetch(*args)
             finally:
-                with self.lock:
+                with self.lock:  # ended and, if so, worked: counted together
                     self.running.subtract(targets)
-            if all(isinstance(outcome, Fetched) for outcome in outcomes.values()):
-                with self.lock:
-                    self.succeeded[name] += 1
+                    self.finished[name] += 1
+                    if outcomes is not None and all(isinstance(o, Fetched) for o in outcomes.values()):
+                        self.succeeded[name] += 1
             return outcomes
 
         return counted
@@ -184,8 +186,9 @@ def _drive(
     injected_at, failed_before = 0.0, 0
 
     def failed() -> int:
+        # Ended without every value: a fetch still in flight has not failed (yet).
         with flights.lock:
-            return sum(flights.started.values()) - sum(flights.succeeded.values())
+            return sum(flights.finished.values()) - sum(flights.succeeded.values())
 
     while time.perf_counter() - started < DURATION:
         time.sleep(TICK)
