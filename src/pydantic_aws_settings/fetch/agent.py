@@ -30,21 +30,19 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
-import os
 import urllib.parse
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pydantic_aws_settings._state import state
 from pydantic_aws_settings.fetch import Outcome, failure_from_exception, incomplete
-from pydantic_aws_settings.fetch._agent_answers import NOWHERE as _NOWHERE
-from pydantic_aws_settings.fetch._agent_answers import TOKEN_VARIABLE as _TOKEN
 from pydantic_aws_settings.fetch._agent_answers import URL_VARIABLE as _URL
 from pydantic_aws_settings.fetch._agent_answers import aws_error, bad_token, no_token, refused, value_of
+from pydantic_aws_settings.fetch._agent_config import TOKEN_FILE, Agent, agent_for
 from pydantic_aws_settings.fetch._agent_http import TOKEN_HEADER, Connections
 from pydantic_aws_settings.fetch._agent_memory import RETRY_AFTER
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from pydantic_aws_settings.fetch import Fetcher, Request
     from pydantic_aws_settings.options import Options
@@ -53,63 +51,8 @@ __all__ = ["RETRY_AFTER", "TOKEN_FILE", "TOKEN_HEADER", "Agent", "agent_for", "p
 
 _log = logging.getLogger("pydantic_aws_settings")
 
-#: Where the Secrets Manager Agent's EC2 install script writes its token.
-TOKEN_FILE = "/var/run/awssmatoken"  # noqa: S105 - a path, not a token
 #: The Lambda extension's one text for a 400, whether the name does not exist or it failed under load.
 _GENERIC_400 = "an unexpected error occurred"
-
-
-class Agent(NamedTuple):
-    """Where the node-local cache listens and how to ask it.
-
-    Attributes:
-        url: the base URL, without a trailing slash.
-        token: the token for the header (None: none was found).
-        token_source: where the token came from (a variable or file), named in errors.
-        connect_timeout / read_timeout: the load's timeouts.
-    """
-
-    url: str
-    token: str | None
-    token_source: str
-    connect_timeout: float
-    read_timeout: float
-
-    def __repr__(self) -> str:
-        return f"Agent(url={self.url!r}, token=<hidden>, token_source={self.token_source!r})"
-
-
-def _read(value: str, where: str) -> tuple[str | None, str]:
-    if not value.startswith("file://"):
-        return value, where
-    path = value.removeprefix("file://")
-    try:
-        with open(path, encoding="utf-8") as file:
-            return file.read().strip() or None, f"{where} (file {path})"
-    except OSError as exc:
-        return None, f"{where} (file {path} unreadable: {exc.strerror})"
-
-
-def _token(options: Options, environ: Mapping[str, str]) -> tuple[str | None, str]:
-    """The token and where it came from: the option, else the agent's own chain, plus its token file."""
-    if options.agent_token is not None:
-        return _read(str(options.agent_token), _TOKEN)
-    if environ.get("AWS_TOKEN", "").strip():
-        return _read(environ["AWS_TOKEN"].strip(), "AWS_TOKEN")
-    if os.path.isfile(TOKEN_FILE):
-        return _read(f"file://{TOKEN_FILE}", "the agent's token file")
-    for variable in ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"):
-        if environ.get(variable, "").strip():
-            return environ[variable].strip(), variable
-    return None, _NOWHERE
-
-
-def agent_for(options: Options, environ: Mapping[str, str] = os.environ) -> Agent:
-    """The agent a load with these options asks (`options.agent_url` must be set)."""
-    if not options.agent_url:
-        raise ValueError("no agent URL in these options")
-    token, source = _token(options, environ)
-    return Agent(options.agent_url, token, source, options.connect_timeout, options.read_timeout)
 
 
 def plan(
