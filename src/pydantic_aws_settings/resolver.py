@@ -20,7 +20,7 @@ from pydantic_aws_settings.fetch import FetchFailure, Outcome, failure_from_exce
 from pydantic_aws_settings.references import Reference, format_reference
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from pydantic_aws_settings.fetch import Request
     from pydantic_aws_settings.options import Options
@@ -194,8 +194,14 @@ def _wave(targets: list[Target], options: Options, load: object) -> dict[Target,
             outcomes.update(dict.fromkeys(group, failure_from_exception(exc)))
             return []
 
-    # Lazy: each group's client is built only when the loop below reaches it.
-    plans = ((group, planned(group)) for group in groups.values())
+    # Lazy: each group's client is built only when the loop below reaches it. Behind an agent no client is
+    # built to plan, but planning may ask the agent (a new process's probe of its parameter route): all of
+    # it happens before the first request is submitted, so that at most max_workers are in flight.
+    plans: Iterator[tuple[list[Target], list[Request]]] = (
+        (group, planned(group)) for group in groups.values()
+    )
+    if options.agent_url:
+        plans = iter([(group, planned(group)) for group in groups.values()])
     first_group, first_requests = next(plans, ([], []))
     if len(groups) == 1 and len(first_requests) <= 1:  # one request at most: no thread at all
         for request in first_requests:

@@ -155,6 +155,33 @@ def test_a_new_process_probes_the_parameter_route_once(
         assert aws_proxy.counts == {"GetParameters": 3}
 
 
+def test_the_probe_of_a_first_load_keeps_to_the_worker_limit(
+    monkeypatch: pytest.MonkeyPatch, sm: Any, ssm: Any, extension: FakeLambdaExtension
+) -> None:
+    """MAX_WORKERS=1 on a process's first load: the parameter-route probe is never in flight beside a request.
+
+    The secrets' group comes first; the probe of the parameters' group ran on the load's own thread while the
+    pool was already asking for a secret: two requests in flight, one over the limit.
+    """
+    monkeypatch.setenv("PYDANTIC_AWS_MAX_WORKERS", "1")
+    sm.create_secret(Name="app/s00", SecretString=CANARY)
+    ssm.put_parameter(Name="/app/p00", Value="v0", Type="String")
+    monkeypatch.setenv("APP_S00", "secretsmanager:app/s00")
+    monkeypatch.setenv("APP_P00", "ssm:/app/p00")
+    cls = settings_class(s00=SecretStr, p00=str)
+    extension.hold = threading.Event()
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(cls()))
+    thread.start()
+    _until(lambda: extension.in_flight >= 1 or not thread.is_alive())
+    time.sleep(0.3)  # room for a second request to arrive, if the load sent one
+    extension.hold.set()
+    thread.join()
+    assert result[0].p00 == "v0"
+    assert extension.counts == {"/systemsmanager/parameters/get": 1, "/secretsmanager/get": 1}
+    assert extension.max_in_flight == 1
+
+
 def test_an_agent_that_never_answers_costs_each_asker_one_timeout(
     monkeypatch: pytest.MonkeyPatch, sm: Any, sm_agent: FakeSecretsManagerAgent, aws_proxy: Any
 ) -> None:

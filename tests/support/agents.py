@@ -163,19 +163,30 @@ class FakeNodeCache(ThreadedHTTPService):
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             over = self.in_flight > self.max_conn
+        counted = True
+
+        def done() -> None:
+            # Before the answer is written: a client holding its answer never sees its request in flight.
+            nonlocal counted
+            if counted:
+                counted = False
+                with self._lock:
+                    self.in_flight -= 1
+
         try:
             if over:
+                done()
                 self._send(handler, 429, "Connection limit exceeded")
                 return
             if self.hold is not None:
                 self.hold.wait(30)
             status, body = self.answer(handler, parts)
-            self._send(handler, status, body)
             if self.close_after_answer:
                 handler.close_connection = True
+            done()
+            self._send(handler, status, body)
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            done()
 
     def _connected(self, change: int) -> None:
         with self._lock:
