@@ -121,14 +121,18 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
 
 
 def _retries(options: Options) -> Retries[Target]:
-    """Throttled retries: the wave's requests (`_batches`), each sent alone with one botocore attempt."""
+    """Throttled retries: the wave's requests (`_batches`), each sent alone with one botocore attempt.
+
+    The wave's throttled requests had one attempt too (botocore leaves throttling to the library, see
+    `credentials._throttling`), so the rounds' waits start the doubling at 1 s.
+    """
     once = options._replace(max_attempts=ATTEMPTS_PER_ROUND)
 
     def fetch(keys: list[Target]) -> dict[Target, Outcome]:
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, once, load))
 
-    return Retries(lambda keys: _batches(keys, options), fetch, options.max_attempts)
+    return Retries(lambda keys: _batches(keys, options), fetch, ATTEMPTS_PER_ROUND)
 
 
 def _batches(targets: list[Target], options: Options) -> list[list[Target]]:

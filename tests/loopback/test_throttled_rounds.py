@@ -1,7 +1,7 @@
 """A cold load that SSM throttles, through real botocore: its retry rounds, requests counted at the proxy.
 
-The cache sleeps on a fake clock (botocore's own waits between the first wave's attempts are real and
-short: at most 1 s with PYDANTIC_AWS_MAX_ATTEMPTS=2).
+The cache sleeps on a fake clock. botocore does not retry a throttled request (the rounds do); it still
+retries every other failure, with waits of its own that are real and short.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pydantic_settings import SettingsConfigDict
 
-from pydantic_aws_settings import AWSBaseSettings, _state
+from pydantic_aws_settings import AWSBaseSettings, ResolutionError, _state
 from pydantic_aws_settings._backoff import throttle_backoff
 from pydantic_aws_settings.cache import ValueCache
 from support.proxy import _Fault
@@ -61,21 +61,52 @@ def thirty(ssm: Any, monkeypatch: pytest.MonkeyPatch) -> type[AWSBaseSettings]:
 def test_a_throttled_round_sends_one_request_of_one_attempt(
     thirty: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first wave (3 batches, 2 attempts each) is throttled, then two rounds: one request each.
+    """The first wave (3 batches, one attempt each) is throttled, then two rounds: one request each.
 
-    Round 3 finds room and sends the three batches one after another. Before the rounds, each was a
-    whole wave of three requests of botocore's full attempts.
+    botocore does not retry a throttled request (MAX_ATTEMPTS=3 is for other failures): each batch of the
+    first wave is sent once, where botocore's standard mode sent it three times. Round 3 finds room and
+    sends the three batches one after another.
     """
     clock = Clock(aws_proxy)
     monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
-    monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "2")
-    aws_proxy.inject("GetParameters", "ThrottlingException", times=3 * 2 + 2)
+    aws_proxy.inject("GetParameters", "ThrottlingException", times=3 + 2)
     settings = thirty()
     assert [getattr(settings, name) for name in FIELDS] == [f"v-{name}" for name in FIELDS]
-    assert clock.seen == [6, 7, 8]  # a throttled round costs one request: one batch, one attempt
-    assert aws_proxy.counts["GetParameters"] == 8 + 3
-    # The rounds continue botocore's doubling (it waited on a 1 s base between the 2 attempts).
-    assert clock.slept == [throttle_backoff(n, 0.5) for n in (2, 3, 4)] == [1.0, 2.0, 4.0]
+    assert clock.seen == [3, 4, 5]  # a throttled request costs one request: one batch, one attempt
+    assert aws_proxy.counts["GetParameters"] == 5 + 3
+    # The rounds start the doubling at 1 s (the first wave's requests had one attempt).
+    assert clock.slept == [throttle_backoff(n, 0.5) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_is_still_retried_by_botocore(
+    thirty: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """Only throttling is left to the library: a 5xx is retried by botocore, MAX_ATTEMPTS requests a call."""
+    clock = Clock(aws_proxy)
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
+    aws_proxy.inject("GetParameters", "InternalServerError", status=status, times=2)
+    settings = thirty()
+    assert [getattr(settings, name) for name in FIELDS] == [f"v-{name}" for name in FIELDS]
+    # Two failed attempts (of one batch or two, as the concurrent batches meet them), each retried at once.
+    assert aws_proxy.counts["GetParameters"] == 3 + 2
+    assert clock.slept == []  # no throttled round
+
+
+def test_a_hang_is_still_retried_by_botocore(
+    thirty: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read timeout is retried by botocore up to MAX_ATTEMPTS (here 2) requests per call, then fails."""
+    clock = Clock(aws_proxy)
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
+    monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("PYDANTIC_AWS_READ_TIMEOUT", "0.2")
+    aws_proxy.inject_hang("GetParameters", 2.0)
+    with pytest.raises(ResolutionError) as caught:
+        thirty()
+    assert {f.code for f in caught.value.failures} == {"ReadTimeoutError"}
+    assert aws_proxy.counts["GetParameters"] == 3 * 2
+    assert clock.slept == []
 
 
 def test_a_round_that_finds_room_goes_on_and_stops_at_the_next_throttle(
@@ -104,3 +135,64 @@ def test_a_round_that_finds_room_goes_on_and_stops_at_the_next_throttle(
     names = [request["Names"] for operation, request in aws_proxy.requests if operation == "GetParameters"]
     assert names[5] == names[4]  # the batch throttled in round 1 is the first of round 2
     assert sorted(map(tuple, [names[3], names[4], names[6]])) == sorted(map(tuple, names[:3]))
+
+
+@pytest.fixture
+def ten_secrets(sm: Any, monkeypatch: pytest.MonkeyPatch) -> type[AWSBaseSettings]:
+    """A class of 10 secrets: one BatchGetSecretValue."""
+    names = [f"s{i:02d}" for i in range(10)]
+    for name in names:
+        sm.create_secret(Name=f"rounds/{name}", SecretString=f"v-{name}")
+        monkeypatch.setenv(f"APP_{name.upper()}", f"secretsmanager:rounds/{name}")
+    return type(
+        "Ten",
+        (AWSBaseSettings,),
+        {"__annotations__": dict.fromkeys(names, str), "model_config": SettingsConfigDict(env_prefix="APP_")},
+    )
+
+
+def test_a_throttled_batch_call_is_retried_once_before_it_is_replaced(
+    ten_secrets: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Throttled once: the first BatchGetSecretValue is sent once, a round's answers; no GetSecretValue.
+
+    (Before, botocore retried it, and a batch call still throttled after its 3 attempts was replaced by
+    10 GetSecretValue at once.)
+    """
+    clock = Clock(aws_proxy)
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
+    aws_proxy.inject("BatchGetSecretValue", "ThrottlingException", times=1)
+    settings = ten_secrets()
+    assert settings.s03 == "v-s03"
+    assert aws_proxy.counts["BatchGetSecretValue"] == 2
+    assert aws_proxy.counts["GetSecretValue"] == 0
+    assert clock.slept == [throttle_backoff(1, 0.5)]
+
+
+def test_a_batch_call_throttled_again_is_replaced_by_get_secret_value(
+    ten_secrets: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Throttled twice: the round's batch call is replaced by GetSecretValue for its ids (contract)."""
+    clock = Clock(aws_proxy)
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
+    aws_proxy.inject("BatchGetSecretValue", "ThrottlingException")
+    settings = ten_secrets()
+    assert settings.s09 == "v-s09"
+    assert aws_proxy.counts["BatchGetSecretValue"] == 2
+    assert aws_proxy.counts["GetSecretValue"] == 10
+    assert len(clock.slept) == 1
+
+
+def test_with_one_attempt_a_throttled_batch_call_is_replaced_at_once(
+    ten_secrets: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAX_ATTEMPTS=1 (no retry at once, by anyone): the first throttled batch call is replaced."""
+    clock = Clock(aws_proxy)
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
+    monkeypatch.setenv("PYDANTIC_AWS_MAX_ATTEMPTS", "1")
+    aws_proxy.inject("BatchGetSecretValue", "ThrottlingException")
+    settings = ten_secrets()
+    assert settings.s00 == "v-s00"
+    assert aws_proxy.counts["BatchGetSecretValue"] == 1
+    assert aws_proxy.counts["GetSecretValue"] == 10
+    assert clock.slept == []

@@ -32,6 +32,8 @@ _ENDPOINT_VARIABLES = {
     "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     "sts": "AWS_ENDPOINT_URL_STS",
 }
+#: The services whose throttled requests the library retries itself (the fetchers'; not STS).
+_FETCHING = frozenset({"ssm", "secretsmanager"})
 
 
 def _endpoint(service: str) -> tuple[str | None, ...]:
@@ -102,10 +104,12 @@ class ClientRegistry:
                 signed.
         """
         identity = identity_for(options)
+        # With a throttle timeout the library retries throttling itself (`_throttling`): another client.
+        library_throttles = service in _FETCHING and options.throttle_timeout > 0 and options.max_attempts > 1
         timeouts = (options.connect_timeout, options.read_timeout, options.max_attempts, options.max_workers)
         # With a role, the client also belongs to the role's session, which belongs to the STS endpoint.
         sts = _endpoint("sts") if identity.role_arn else None
-        key = (identity, service, region, timeouts, _endpoint(service), sts)
+        key = (identity, service, region, timeouts, library_throttles, _endpoint(service), sts)
         client = self._clients.get(key)
         if client is not None:
             return client
@@ -118,6 +122,10 @@ class ClientRegistry:
                 else:
                     session = self._role_session(identity, options, region)
                 client = session.create_client(service, region_name=region, config=_config(options))
+                if library_throttles:
+                    from pydantic_aws_settings.credentials import _throttling
+
+                    _throttling.leave_throttling_to_library(client, options.max_attempts)
                 self._clients[key] = client
         return client
 

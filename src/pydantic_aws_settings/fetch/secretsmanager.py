@@ -163,6 +163,13 @@ def _matches(requested: str, entry: dict[str, Any]) -> bool:
     )
 
 
+def _first_throttle(client: Any) -> bool:
+    """Whether a throttled batch call was sent once, its retry left to the library (`credentials`)."""
+    from pydantic_aws_settings.credentials._throttling import leaves_throttling_to_library
+
+    return leaves_throttling_to_library(client)
+
+
 def fetch_batch(
     client: SecretsManagerClient, targets: Sequence[SecretReference], denials: DenialMemory
 ) -> dict[SecretReference, Outcome]:
@@ -198,6 +205,8 @@ def fetch_batch(
         ):
             if failure.code in _DENIED:
                 denials.remember(client)
+            elif _first_throttle(client):
+                return dict.fromkeys(targets, failure)  # retried by the library; replaced if throttled again
             return {target: fetch_one(client, target) for target in targets}
         return dict.fromkeys(targets, failure)
     outcomes: dict[SecretReference, Outcome] = {}
