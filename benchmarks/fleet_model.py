@@ -5,7 +5,8 @@ Every number that is the library's is imported from it: the request plan (`fetch
 throttled-retry rounds (`_backoff.throttled_rounds` drives a cold load's retries, with its full-jitter
 wait, its cap, one request at a time and `ATTEMPTS_PER_ROUND`; `Options().throttle_timeout`), the TTL jitter
 (`cache.JITTER`), the refresh-ahead window (`Options().refresh_window`) and botocore's standard retry mode
-(`botocore.retries.standard.ExponentialBackoff`, its retry quota and costs, `Options().max_attempts`).
+(`botocore.retries.standard.ExponentialBackoff`, its retry quota and costs, `Options().max_attempts`),
+which retries no throttled request: the library retries those itself (`credentials._throttling`).
 
 Processes are generators run by a tiny scheduler: they yield `Sleep(dt)`, `Call(op, ...)` (one attempt
 at the account: a token bucket per quota answers it or throttles it, one round trip later) or `All(...)`

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     from pydantic_aws_settings.fetch import Outcome
 
+#: Whether botocore leaves throttled requests to the library (one attempt each), as the library's
+#: clients do while it retries throttling itself (`credentials._sessions`).
+LIBRARY_THROTTLES = OPTIONS.throttle_timeout > 0 and OPTIONS.max_attempts > 1
 #: What the model's answers stand for, as the library's outcomes: a value, and a throttled request.
 ANSWERED = Fetched("", "String")
 THROTTLED = FetchFailure("ThrottlingException", "Rate exceeded")
@@ -54,7 +57,13 @@ class Process:
     def call(
         self, op: str, batch: list[Any], attempts: int = OPTIONS.max_attempts
     ) -> Generator[Any, Any, bool]:
-        """One botocore call in standard mode: up to `attempts`, full-jitter backoff, the retry quota."""
+        """One botocore call in standard mode: up to `attempts`, full-jitter backoff, the retry quota.
+
+        Every failure of the model is throttling, which botocore leaves to the library's own retries
+        (`credentials._throttling`) while there are any (`THROTTLE_TIMEOUT` > 0): one attempt then.
+        """
+        if LIBRARY_THROTTLES:
+            attempts = 1
         checker = botocore_standard.RetryQuotaChecker
         # A retry after throttling costs _THROTTLING_RETRY_COST where botocore has it, else _RETRY_COST.
         cost = getattr(checker, "_THROTTLING_RETRY_COST", checker._RETRY_COST)
@@ -75,9 +84,14 @@ class Process:
     def request(
         self, op: str, batch: list[Any], attempts: int = OPTIONS.max_attempts
     ) -> Generator[Any, Any, dict[Any, bool]]:
-        """One planned request; a throttled BatchGetSecretValue falls back to GetSecretValue per id."""
+        """One planned request; a throttled BatchGetSecretValue falls back to GetSecretValue per id.
+
+        Not the first throttle of a first request that botocore sent once (`LIBRARY_THROTTLES`): the
+        library retries that one (a round) and replaces it if it is throttled again (`fetch.secretsmanager`).
+        """
         ok = yield from self.call(op, batch, attempts)
-        if ok or op != "BatchGetSecretValue":
+        first_throttle = LIBRARY_THROTTLES and attempts > _backoff.ATTEMPTS_PER_ROUND
+        if ok or op != "BatchGetSecretValue" or first_throttle:
             return dict.fromkeys(batch, ok)
         outcomes = {}
         for target in batch:
@@ -108,7 +122,7 @@ class Process:
             timer=lambda: self.fleet.now,
             rng=self.rng.random,
             cap=self.throttle_cap,
-            attempts=OPTIONS.max_attempts,
+            attempts=1 if LIBRARY_THROTTLES else OPTIONS.max_attempts,
         )
         reply: Mapping[Any, Outcome] | None = None
         while True:
