@@ -4,7 +4,10 @@ A batch holds at most 20 ids (the API's limit, which moto does not enforce) and 
 NextToken. Ids are always sent in `SecretIdList`, never as `Filters`: the name filter is a prefix match
 and would return other secrets. When the batch call itself is denied (a policy that grants
 GetSecretValue only) or throttled (100 a second per account, not adjustable), each id of that batch
-falls back to its own GetSecretValue, whose quota is separate.
+falls back to its own GetSecretValue, whose quota is separate. A throttled batch call that botocore sent
+once, leaving its retry to the library (`credentials._throttling`), is answered as throttled instead: the
+library retries it once (a round of a cold load, the backed-off retry of a refresh), with a client that
+replaces it if it is throttled again. One request, where the replacement costs one per id.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ def _first_throttle(client: Any) -> bool:
 def fetch_batch(
     client: SecretsManagerClient, targets: Sequence[SecretReference], denials: DenialMemory
 ) -> dict[SecretReference, Outcome]:
-    """Read up to 20 current secrets with BatchGetSecretValue, falling back to GetSecretValue when denied."""
+    """Read up to 20 current secrets with BatchGetSecretValue; GetSecretValue when denied or throttled."""
     if len(targets) > BATCH_SIZE:
         raise ValueError(f"at most {BATCH_SIZE} secrets a batch")
     if denials.denied(client):
