@@ -7,14 +7,14 @@ fleet on the same schedule.
 Throttled retries of a load that has nothing to fall back on (a cold start) go in *rounds*:
 
 - before each round, a wait drawn with AWS's "full jitter", `rand(0, 1) x min(THROTTLE_CAP, 2^k)` seconds,
-  where the doubling continues botocore's own: its standard mode already waited full-jitter 1 s, 2 s, ...
-  between the first request's attempts (`PYDANTIC_AWS_MAX_ATTEMPTS`, 3: k = 2, 3, ... for rounds 1, 2, ...).
-  The fleet's retries spread over the whole window instead of arriving in waves, and with the cap (8 s)
-  no instance sleeps long while the account's quota goes unused;
-- in a round, the throttled requests are sent one after another, each with one botocore attempt
-  (`ATTEMPTS_PER_ROUND`), and the round ends at the first one that is throttled again: a round that finds
-  the quota still spent costs one request, not one per batch times botocore's attempts, while a round that
-  finds room goes on to the next batch at once.
+  k = 0, 1, 2, ... for rounds 1, 2, 3, ...: botocore sent each throttled request of the first wave once
+  (`credentials._throttling`: it leaves throttling to the library), so the doubling starts here. The
+  fleet's retries spread over the whole window instead of arriving in waves, and with the cap (8 s) no
+  instance sleeps long while the account's quota goes unused;
+- in a round, the throttled requests are sent one after another, each once if throttled again
+  (`ATTEMPTS_PER_ROUND`; botocore still retries a timeout or a 5xx), and the round ends at the first one
+  that is throttled again: a round that finds the quota still spent costs one request, not one per batch
+  times botocore's attempts, while a round that finds room goes on to the next batch at once.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ K = TypeVar("K", bound="Hashable")
 MAX_BACKOFF = 60.0
 #: The longest wait, in seconds, before a throttled retry round of a load with nothing to fall back on.
 THROTTLE_CAP = 8.0
-#: botocore attempts of each request of a throttled retry round (the round itself is the retry).
+#: botocore attempts of a throttled request of a round (the round itself is the retry), and of each request
+#: of a backed-off retry of failing entries.
 ATTEMPTS_PER_ROUND = 1
 
 
@@ -93,8 +94,8 @@ class Retries(Generic[K]):
 
     Attributes:
         batches: splits keys into the requests a fetch would send, in order (one list of keys each).
-        fetch: sends one such request, with `ATTEMPTS_PER_ROUND` botocore attempts (never raises: the
-            cache wraps it), and returns an outcome for each of its keys.
+        fetch: sends one such request, throttled at most once (never raises: the cache wraps it), and
+            returns an outcome for each of its keys.
         attempts: botocore attempts the load's first requests had (their backoff doubled from 1 s between
             them): the rounds' waits continue that doubling.
     """

@@ -104,8 +104,8 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, options, load))
 
-    # A retry is one attempt per request (the round is the retry): the throttled rounds of a load with
-    # nothing to fall back on, and the background retry of failing entries after their backoff.
+    # The throttled rounds of a load with nothing to fall back on (`_retries`); the background retry of
+    # failing entries after their backoff is one attempt per request (the retry is the retry).
     retries = _retries(options)
     outcomes = state().cache.get_many(
         dict.fromkeys(targets),
@@ -115,24 +115,38 @@ def resolve(refs: Sequence[Reference], options: Options) -> list[Outcome]:
         refresh_ahead=options.refresh_window,
         throttle_timeout=options.throttle_timeout,
         retries=retries,
-        retry_fetch=retries.fetch,
+        retry_fetch=_once(options),
     )
     return [outcomes[target] for target in targets]
 
 
 def _retries(options: Options) -> Retries[Target]:
-    """Throttled retries: the wave's requests (`_batches`), each sent alone with one botocore attempt.
+    """Throttled rounds: the wave's requests (`_batches`), each sent alone, as the library's retry.
 
-    The wave's throttled requests had one attempt too (botocore leaves throttling to the library, see
-    `credentials._throttling`), so the rounds' waits start the doubling at 1 s.
+    botocore sends a throttled request once (it leaves throttling to the library, see
+    `credentials._throttling`), in the first wave as in a round, so the rounds' waits start the doubling
+    at 1 s and a round that is throttled costs one request; a round's request that times out or meets a
+    5xx is retried by botocore, as the first wave's is. A round is marked as a retry (`RetryLoad`): a
+    BatchGetSecretValue throttled again in it is replaced by GetSecretValue (`fetch.secretsmanager`).
     """
+    from pydantic_aws_settings.credentials._throttling import RetryLoad
+
+    def fetch(keys: list[Target]) -> dict[Target, Outcome]:
+        load = RetryLoad()
+        return credentials.for_load(load, lambda: _wave(keys, options, load))
+
+    return Retries(lambda keys: _batches(keys, options), fetch, ATTEMPTS_PER_ROUND)
+
+
+def _once(options: Options) -> Callable[[list[Target]], dict[Target, Outcome]]:
+    """The background retry of failing entries after their backoff: one botocore attempt per request."""
     once = options._replace(max_attempts=ATTEMPTS_PER_ROUND)
 
     def fetch(keys: list[Target]) -> dict[Target, Outcome]:
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, once, load))
 
-    return Retries(lambda keys: _batches(keys, options), fetch, ATTEMPTS_PER_ROUND)
+    return fetch
 
 
 def _batches(targets: list[Target], options: Options) -> list[list[Target]]:

@@ -93,6 +93,32 @@ def test_a_server_error_is_still_retried_by_botocore(
     assert clock.slept == []  # no throttled round
 
 
+def test_a_round_s_request_that_meets_a_server_error_is_retried_by_botocore(
+    thirty: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first wave throttled (3 requests), then a 500 in round 1: botocore retries it, the load loads.
+
+    (Before, a round's request had one attempt of every kind: the 500 failed the load.)
+    """
+    clock = Clock(aws_proxy)
+    monkeypatch.setattr(_state.state(), "cache", ValueCache(timer=clock, rng=lambda: 0.5, sleep=clock.sleep))
+    original = aws_proxy._take_fault
+
+    def by_number(operation: str) -> _Fault | None:
+        number = aws_proxy.counts[operation]
+        if operation == "GetParameters" and number <= 3:
+            return _Fault(code="ThrottlingException", message="Rate exceeded")
+        if operation == "GetParameters" and number == 4:
+            return _Fault(code="InternalServerError", status=500, message="blip")
+        return original(operation)
+
+    monkeypatch.setattr(aws_proxy, "_take_fault", by_number)
+    settings = thirty()
+    assert [getattr(settings, name) for name in FIELDS] == [f"v-{name}" for name in FIELDS]
+    assert aws_proxy.counts["GetParameters"] == 3 + 1 + 3
+    assert clock.seen == [3]
+
+
 def test_a_hang_is_still_retried_by_botocore(
     thirty: type[AWSBaseSettings], aws_proxy: AWSProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:

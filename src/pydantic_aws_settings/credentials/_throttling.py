@@ -13,8 +13,9 @@ is one of `fetch.THROTTLING_CODES` is not retried (the codes the library retries
 answer (a 5xx, a timeout, a connection error, a 429 without a throttling code) is decided by botocore's
 handler as before, up to `MAX_ATTEMPTS`. A throttled BatchGetSecretValue of such a client is not replaced
 by its GetSecretValue calls at once either (`leaves_throttling_to_library`, `fetch.secretsmanager`): the
-library retries it once (a round, or the backed-off refresh), which costs one request where the
-replacement costs one per id, and replaces it if it is throttled again.
+library retries it once (a round, marked by a `RetryLoad`, or the backed-off refresh, with a client of
+one attempt), which costs one request where the replacement costs one per id, and replaces it if it is
+throttled again.
 
 The new handler is built by `botocore.retries.standard.register_retry_handler`, the function botocore's
 client creator calls, on a stand-in client that records what it registers; the real client is touched
@@ -31,7 +32,7 @@ from typing import Any
 
 from pydantic_aws_settings.fetch import THROTTLING_CODES
 
-__all__ = ["leave_throttling_to_library", "leaves_throttling_to_library"]
+__all__ = ["RetryLoad", "leave_throttling_to_library", "leaves_throttling_to_library", "retrying"]
 
 #: The clients whose throttled requests botocore does not retry.
 _CHANGED: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -40,6 +41,17 @@ _CHANGED: weakref.WeakSet[Any] = weakref.WeakSet()
 def leaves_throttling_to_library(client: Any) -> bool:
     """Whether botocore sends a throttled request of `client` once, leaving its retry to the library."""
     return client in _CHANGED
+
+
+class RetryLoad:
+    """The token (`for_load`) of the library's retry of throttled requests: a round of a cold load."""
+
+
+def retrying() -> bool:
+    """Whether the current thread's request is the library's retry of a throttled one (`RetryLoad`)."""
+    from pydantic_aws_settings.credentials._ahead import current_load
+
+    return isinstance(current_load(), RetryLoad)
 
 
 _log = logging.getLogger("pydantic_aws_settings.credentials")

@@ -167,10 +167,14 @@ def _matches(requested: str, entry: dict[str, Any]) -> bool:
 
 
 def _first_throttle(client: Any) -> bool:
-    """Whether a throttled batch call was sent once, its retry left to the library (`credentials`)."""
-    from pydantic_aws_settings.credentials._throttling import leaves_throttling_to_library
+    """Whether a throttled batch call is a load's first, sent once for the library to retry (`credentials`).
 
-    return leaves_throttling_to_library(client)
+    Not in the library's retry (a round of a cold load), nor with a client that botocore retries
+    throttling with (or of one attempt, as a backed-off refresh's): those are replaced.
+    """
+    from pydantic_aws_settings.credentials import _throttling
+
+    return _throttling.leaves_throttling_to_library(client) and not _throttling.retrying()
 
 
 def fetch_batch(
