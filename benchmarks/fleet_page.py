@@ -165,9 +165,10 @@ def page(results: dict[str, Any]) -> str:
         "  instances) or fewer fetchers (a node-local cache) could meet 1.5x at one second.",
         f"- **KMS takes the start's burst.** In the first second of a simultaneous start "
         f"{sim['cold']['kms_peak']:,}",
-        "  Decrypts: most BatchGetSecretValue calls are throttled and fall back to GetSecretValue per secret,",
-        "  whose quota is 10,000 a second, so nearly every instance's 10 secrets are read (and decrypted) at",
-        f"  once: {sim['cold']['kms_peak'] / 10_000:.0%} of KMS's default quota, which the whole account shares. "
+        "  Decrypts: the secrets of the BatchGetSecretValue calls answered within their 100 a second, and",
+        "  those of the batch calls throttled again in a round, which fall back to GetSecretValue per secret",
+        "  (10,000 a second), each secret decrypted as it is read: "
+        f"{sim['cold']['kms_peak'] / 10_000:.0%} of KMS's default quota, which the whole account shares. "
         f"In the steady state it is {sim['steady']['kms_mean']:.0f} a second.",
         "- **The Secrets Manager Agent serves secrets, not parameters** (it answers 404 for",
         "  `/systemsmanager/parameters/get`; see the contract's node-local caches), so every process still",
