@@ -236,10 +236,13 @@ def _cold() -> dict[str, Any]:
     try:
         _settings_class()()
     except Exception as exc:  # noqa: BLE001 - reported to the parent
+        # The failures' codes (never a value), so that a failed cold start says why: throttled past
+        # THROTTLE_TIMEOUT, a timeout, ...
+        codes = sorted({failure.code for failure in getattr(exc, "failures", [])})
         return {
             "ok": False,
             "seconds": time.perf_counter() - began,
-            "error": type(exc).__name__,
+            "error": f"{type(exc).__name__}({', '.join(codes)})" if codes else type(exc).__name__,
             "sent": SENT[0],
         }
     return {"ok": True, "seconds": time.perf_counter() - began, "sent": SENT[0]}
