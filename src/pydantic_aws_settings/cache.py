@@ -149,7 +149,6 @@ class ValueCache(Generic[K]):
         mine: list[K] = []
         ahead: list[K] = []
         retry: list[K] = []  # failing entries past their backoff: a background fetch of their own
-        fresh: list[K] = []  # refreshed with the others when one of them is due
         due = expired = False  # an entry is due (in its refresh-ahead window, or expired: then it waits)
         waiting: dict[K, _Flight] = {}
         with self._lock:
@@ -171,8 +170,6 @@ class ValueCache(Generic[K]):
                 fresh_until = entry.fetched_at + ttl * entry.life_factor
                 if now < fresh_until - refresh_ahead or key in flights or now < entry.retry_at:
                     outcomes[key] = entry.value  # fresh, being refreshed, or backing off: at once
-                    if key not in flights and not entry.failures:
-                        fresh.append(key)
                 elif now < fresh_until or entry.failures:
                     outcomes[key] = (
                         entry.value
@@ -187,7 +184,12 @@ class ValueCache(Generic[K]):
                     flights[key] = _Flight()
                     mine.append(key)
                     due = expired = True
-            if fresh and due:  # one refresh for all the load uses, so that it stays one batch
+            if due:  # one refresh for all the load uses, so that it stays one batch (off the warm path)
+                fresh = [
+                    key
+                    for key in keys
+                    if key not in flights and (entry := data.get(key)) is not None and not entry.failures
+                ]
                 for key in fresh:
                     flights[key] = _Flight()
                 (mine if expired else ahead).extend(fresh)

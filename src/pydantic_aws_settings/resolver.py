@@ -129,9 +129,10 @@ def _retries(options: Options) -> Retries[Target]:
     5xx is retried by botocore, as the first wave's is. A round is marked as a retry (`RetryLoad`): a
     BatchGetSecretValue throttled again in it is replaced by GetSecretValue (`fetch.secretsmanager`).
     """
-    from pydantic_aws_settings.credentials._throttling import RetryLoad
 
     def fetch(keys: list[Target]) -> dict[Target, Outcome]:
+        from pydantic_aws_settings.credentials._throttling import RetryLoad  # only when a round is sent
+
         load = RetryLoad()
         return credentials.for_load(load, lambda: _wave(keys, options, load))
 
@@ -139,10 +140,13 @@ def _retries(options: Options) -> Retries[Target]:
 
 
 def _once(options: Options) -> Callable[[list[Target]], dict[Target, Outcome]]:
-    """The background retry of failing entries after their backoff: one botocore attempt per request."""
-    once = options._replace(max_attempts=ATTEMPTS_PER_ROUND)
+    """The background retry of failing entries after their backoff: one botocore attempt per request.
+
+    The options of one attempt are made only when a retry is sent, not on every (warm) load.
+    """
 
     def fetch(keys: list[Target]) -> dict[Target, Outcome]:
+        once = options._replace(max_attempts=ATTEMPTS_PER_ROUND)
         load = object()
         return credentials.for_load(load, lambda: _wave(keys, once, load))
 
