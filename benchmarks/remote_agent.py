@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic_aws_settings._loopback import LoopbackService
+from remote_proxy import RemoteChild
 
 if TYPE_CHECKING:
     from support.agents import FakeNodeCache
@@ -53,7 +52,7 @@ class AgentStats:
     connections: int = 0
 
 
-class RemoteAgents(LoopbackService):
+class RemoteAgents(RemoteChild):
     """Both fakes in a child process, backed by `backend`; `urls` maps `FAKES` to their base URLs."""
 
     def __init__(self, backend: str) -> None:
@@ -89,25 +88,6 @@ class RemoteAgents(LoopbackService):
         *urls, self._control = self._process.stdout.readline().split()
         self.urls = dict(zip(FAKES, urls, strict=True))
         return self
-
-    def stop(self) -> None:
-        """Close the child's stdin, which stops it; kill it if it has not exited after 10 s."""
-        process, self._process = self._process, None
-        if process is not None:
-            assert process.stdin is not None
-            process.stdin.close()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self._control}{path}", data=data)  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
 
     def prepare(self) -> None:
         """Clear both fakes' counts and peaks."""

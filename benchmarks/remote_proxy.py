@@ -33,7 +33,33 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 
 
-class RemoteProxy(LoopbackService):
+class RemoteChild(LoopbackService):
+    """A loopback service run in a child process, with a control endpoint: stopped by closing its stdin."""
+
+    _control = ""
+    _process: subprocess.Popen[str] | None = None
+
+    def stop(self) -> None:
+        """Close the child's stdin, which stops it; kill it if it has not exited after 10 s."""
+        process, self._process = self._process, None
+        if process is not None:
+            assert process.stdin is not None
+            process.stdin.close()  # the child stops when its stdin closes
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self._control}{path}", data=data)  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+
+
+class RemoteProxy(RemoteChild):
     """An AWSProxy in a child process, in front of `upstream`; `url` is the proxy's, for AWS_ENDPOINT_URL.
 
     Attributes:
@@ -77,25 +103,6 @@ class RemoteProxy(LoopbackService):
         assert self._process.stdout is not None
         self._url, self._control = self._process.stdout.readline().split()
         return self
-
-    def stop(self) -> None:
-        """Close the child's stdin, which stops it; kill it if it has not exited after 10 s."""
-        process, self._process = self._process, None
-        if process is not None:
-            assert process.stdin is not None
-            process.stdin.close()  # the child stops when its stdin closes
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self._control}{path}", data=data)  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
 
     def prepare(self, latency: float) -> None:
         """Clear counts and the peak; delay every request by `latency` seconds from now on."""
